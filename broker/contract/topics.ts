@@ -32,7 +32,8 @@ export const ALL_TELEMETRY = `${DEVICE_ROOT}/+/telemetry`;
  * negative acknowledgement [MQTT-3.4], so a device that wants to know subscribes here.
  */
 export function rejectionTopic(clientId: string): string {
-  return `${EVENTS_ROOT}/rejected/${clientId}`;
+  // Client ids may contain topic separators and wildcards; a topic level may not.
+  return `${EVENTS_ROOT}/rejected/${clientId.replace(/[/+#]/g, '_')}`;
 }
 
 /** Parses `devices/{id}/...`; `null` for any topic outside the device tree or with a bad id. */

@@ -1,0 +1,81 @@
+// The HTTP app (fastify): health, metrics, the device API and the static
+// dashboard. One error handler turns every failure into
+// `{ error: { code, message } }` and hides the details of 5xx answers.
+import fs from 'node:fs';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { TelemetryStore } from '../store/store.js';
+import { registerDeviceRoutes } from './devices.js';
+
+export interface ApiOptions {
+  store: TelemetryStore;
+  metrics: Metrics;
+  logger: Logger;
+  dashboardDir: string;
+  /** Whether a device currently holds an MQTT connection. */
+  isOnline: (deviceId: string) => boolean;
+  /** Readings accepted by ingest and not yet committed, for /readyz. */
+  pendingReadings: () => number;
+  now?: () => number;
+}
+
+function errorBody(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+export async function createApi(opts: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    // A dashboard polls several times a second; per-request info lines would drown the log.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: true } },
+  });
+
+  app.setErrorHandler((err: FastifyError | GatewayError, request, reply) => {
+    if ('validation' in err && err.validation) {
+      return reply.status(400).send(errorBody('bad_query', err.message));
+    }
+    const status = err instanceof GatewayError ? err.status : (err.statusCode ?? 500);
+    if (status >= 500) {
+      request.log.error({ err }, 'request failed');
+      const code = err instanceof GatewayError && err.code === 'GW_ERR_STORE' ? 'store_unavailable' : 'internal';
+      return reply.status(status).send(errorBody(code, status === 503 ? 'the store is unavailable, retry later' : 'internal error'));
+    }
+    return reply.status(status).send(errorBody(err instanceof GatewayError ? err.code : 'bad_request', err.message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await opts.store.ping();
+    } catch (err) {
+      reply.log.warn({ err }, 'store not ready');
+      return reply.status(503).send({ status: 'unavailable', store: opts.store.kind });
+    }
+    return { status: 'ready', store: opts.store.kind, pendingReadings: opts.pendingReadings() };
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(opts.metrics.registry.contentType);
+    return opts.metrics.registry.metrics();
+  });
+
+  await app.register(async (api) => {
+    api.addHook('onSend', async (_request, reply) => {
+      reply.header('cache-control', 'no-store');
+    });
+    registerDeviceRoutes(api, opts);
+  }, { prefix: '/api' });
+
+  if (fs.existsSync(opts.dashboardDir)) {
+    await app.register(fastifyStatic, { root: opts.dashboardDir, prefix: '/' });
+  } else {
+    opts.logger.warn({ dashboardDir: opts.dashboardDir }, 'dashboard not built; run `npm run build` to serve it');
+  }
+  return app;
+}

@@ -1,0 +1,92 @@
+// The composition root (STYLE.md §3): builds every component from a Config,
+// starts them in data-flow order and closes them in the same order, so no
+// input arrives after the ingest queue has been flushed.
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.js';
+import { createApi } from './api/app.js';
+import { Ingest } from './ingest/ingest.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { closeBroker, createBroker, isConnected } from './mqtt/broker.js';
+import { MQTT_WS_PATH, startListeners } from './mqtt/listeners.js';
+import { createStore } from './store/create-store.js';
+import type { TelemetryStore } from './store/store.js';
+
+export interface GatewayDeps {
+  logger?: Logger;
+  store?: TelemetryStore;
+  now?: () => number;
+}
+
+export interface GatewayAddresses {
+  mqtt: string;
+  http: string;
+  ws: string;
+}
+
+export interface Gateway {
+  addresses: GatewayAddresses;
+  metrics: Metrics;
+  ingest: Ingest;
+  logger: Logger;
+  /** Stops input, writes every accepted reading, then closes the store. Resolves to the number of readings lost (0 unless the store is down). */
+  close(): Promise<number>;
+}
+
+function url(scheme: string, address: AddressInfo, path = ''): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `${scheme}://${host}:${address.port}${path}`;
+}
+
+export async function createGateway(config: Readonly<Config>, deps: GatewayDeps = {}): Promise<Gateway> {
+  const logger = deps.logger ?? pino({ level: config.logLevel });
+  const now = deps.now ?? Date.now;
+  const metrics = createMetrics();
+  const store = deps.store ?? createStore(config, now);
+  const ingest = new Ingest({
+    store,
+    metrics,
+    logger: logger.child({ component: 'ingest' }),
+    batchSize: config.ingestBatchSize,
+    flushIntervalMs: config.ingestFlushMs,
+    maxReadingBytes: config.maxReadingBytes,
+    maxClockSkewMs: config.maxClockSkewMs,
+    now,
+  });
+  const broker = await createBroker({ ingest, metrics, logger: logger.child({ component: 'mqtt' }) });
+  const api = await createApi({
+    store,
+    metrics,
+    logger: logger.child({ component: 'http' }),
+    dashboardDir: config.dashboardDir,
+    isOnline: (id) => isConnected(broker, id),
+    pendingReadings: () => ingest.pending,
+    now,
+  });
+  const listeners = await startListeners({ broker, httpServer: api.server, host: config.host, mqttPort: config.mqttPort });
+  await api.listen({ host: config.host, port: config.httpPort });
+  const httpAddress = api.server.address() as AddressInfo;
+
+  let closing: Promise<number> | null = null;
+  async function close(): Promise<number> {
+    await Promise.all([listeners.close(), closeBroker(broker)]);
+    const lost = await ingest.close();
+    // HTTP handlers read the store, so HTTP stops before the store closes.
+    await api.close();
+    await store.close();
+    logger.info({ lost }, 'gateway stopped');
+    return lost;
+  }
+
+  return {
+    addresses: {
+      mqtt: url('mqtt', listeners.mqtt),
+      http: url('http', httpAddress),
+      ws: url('ws', httpAddress, MQTT_WS_PATH),
+    },
+    metrics,
+    ingest,
+    logger,
+    close: () => (closing ??= close()),
+  };
+}

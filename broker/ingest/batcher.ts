@@ -1,0 +1,148 @@
+// A size/interval batcher in front of a slow sink (STYLE.md §7, after
+// influxdb-client-js WriteApi): items are grouped into batches, written one
+// batch at a time in arrival order, and a failed write is retried with capped
+// exponential backoff instead of being dropped.
+
+export interface Timer {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimer: Timer = {
+  setTimeout: (fn, ms) => {
+    const handle = setTimeout(fn, ms);
+    handle.unref?.();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface BatcherOptions<T> {
+  /** Writes one batch; a rejection means the whole batch is retried later. */
+  write: (batch: T[]) => Promise<void>;
+  batchSize: number;
+  flushIntervalMs: number;
+  /** Delay before the first retry; doubles per failure up to maxRetryDelayMs. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** False for errors no retry can fix; such a batch is handed to onDiscard. */
+  isRetriable?: (err: unknown) => boolean;
+  onWriteError?: (err: unknown, batchSize: number, attempt: number) => void;
+  onDiscard?: (err: unknown, batch: T[]) => void;
+  timer?: Timer;
+}
+
+export class Batcher<T> {
+  private pending: T[] = [];
+  private inFlight: T[] | null = null;
+  private running: Promise<void> | null = null;
+  private timerHandle: unknown = null;
+  private closed = false;
+  private attempt = 0;
+  private wake: (() => void) | null = null;
+  private readonly timer: Timer;
+
+  constructor(private readonly opts: BatcherOptions<T>) {
+    this.timer = opts.timer ?? realTimer;
+  }
+
+  /** Items accepted but not yet written. */
+  get size(): number {
+    return this.pending.length + (this.inFlight?.length ?? 0);
+  }
+
+  add(item: T): void {
+    if (this.closed) throw new Error('batcher is closed');
+    this.pending.push(item);
+    if (this.pending.length >= this.opts.batchSize) this.kick();
+    else if (this.timerHandle === null && this.running === null) {
+      this.timerHandle = this.timer.setTimeout(() => {
+        this.timerHandle = null;
+        this.kick();
+      }, this.opts.flushIntervalMs);
+    }
+  }
+
+  /** Writes everything accepted so far; resolves when it is written. */
+  async flush(): Promise<void> {
+    while (this.size > 0) {
+      this.kick();
+      this.wake?.();
+      await this.running;
+    }
+  }
+
+  /** Stops accepting items and writes what is left. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  /** Gives up on whatever is unwritten (the store is gone); returns how many items were lost. */
+  dispose(): number {
+    this.closed = true;
+    const lost = this.size;
+    this.pending = [];
+    this.inFlight = null;
+    this.clearTimer();
+    this.wake?.();
+    return lost;
+  }
+
+  private clearTimer(): void {
+    if (this.timerHandle !== null) this.timer.clearTimeout(this.timerHandle);
+    this.timerHandle = null;
+  }
+
+  private kick(): void {
+    this.clearTimer();
+    if (this.running === null) {
+      this.running = this.drain().finally(() => {
+        this.running = null;
+      });
+    }
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0 || this.inFlight) {
+      if (!this.inFlight) this.inFlight = this.pending.splice(0, this.opts.batchSize);
+      const batch = this.inFlight;
+      try {
+        await this.opts.write(batch);
+        this.attempt = 0;
+        if (this.inFlight === batch) this.inFlight = null;
+      } catch (err) {
+        this.attempt += 1;
+        if (this.inFlight !== batch) return;
+        if (this.opts.isRetriable && !this.opts.isRetriable(err)) {
+          this.inFlight = null;
+          this.opts.onDiscard?.(err, batch);
+          continue;
+        }
+        this.opts.onWriteError?.(err, batch.length, this.attempt);
+        await this.sleep(this.retryDelay());
+      }
+    }
+  }
+
+  private retryDelay(): number {
+    const base = this.opts.retryDelayMs ?? 100;
+    const cap = this.opts.maxRetryDelayMs ?? 5_000;
+    return Math.min(cap, base * 2 ** Math.min(this.attempt - 1, 20));
+  }
+
+  /** A retry wait that flush() and dispose() can cut short. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const handle = this.timer.setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        this.timer.clearTimeout(handle);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,66 @@
+// One Prometheus registry per gateway instance (not prom-client's global one),
+// so several gateways in one test process keep separate counts.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { REJECT_REASONS } from './contract/telemetry.js';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gateway_process_' });
+  const metrics = {
+    registry,
+    readingsAccepted: new Counter({
+      name: 'gateway_readings_accepted_total',
+      help: 'Telemetry readings that passed validation and were queued for the store',
+      registers: [registry],
+    }),
+    readingsRejected: new Counter({
+      name: 'gateway_readings_rejected_total',
+      help: 'Telemetry publishes refused by validation, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    readingsStored: new Counter({
+      name: 'gateway_readings_stored_total',
+      help: 'Readings committed to the store',
+      registers: [registry],
+    }),
+    readingsDropped: new Counter({
+      name: 'gateway_readings_dropped_total',
+      help: 'Accepted readings that could not be stored, by reason (should stay 0)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    storeWriteErrors: new Counter({
+      name: 'gateway_store_write_errors_total',
+      help: 'Failed batch writes (each is retried)',
+      registers: [registry],
+    }),
+    batchWriteSeconds: new Histogram({
+      name: 'gateway_store_batch_write_seconds',
+      help: 'Time to commit one batch',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    ingestQueueDepth: new Gauge({
+      name: 'gateway_ingest_queue_depth',
+      help: 'Accepted readings not yet committed',
+      registers: [registry],
+    }),
+    mqttConnections: new Gauge({
+      name: 'gateway_mqtt_connections',
+      help: 'Connected MQTT clients by transport',
+      labelNames: ['transport'] as const,
+      registers: [registry],
+    }),
+    mqttClientErrors: new Counter({
+      name: 'gateway_mqtt_client_errors_total',
+      help: 'Connections closed by a protocol or policy error',
+      registers: [registry],
+    }),
+  };
+  for (const reason of REJECT_REASONS) metrics.readingsRejected.inc({ reason }, 0);
+  metrics.readingsDropped.inc({ reason: 'store_rejected' }, 0);
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,11 @@
+// Picks the store implementation the configuration names.
+import type { Config } from '../config.js';
+import { SqliteStore } from './sqlite.js';
+import type { TelemetryStore } from './store.js';
+
+export function createStore(config: Pick<Config, 'store' | 'sqlitePath'>, now?: () => number): TelemetryStore {
+  switch (config.store) {
+    case 'sqlite':
+      return new SqliteStore({ path: config.sqlitePath, now });
+  }
+}

@@ -1,0 +1,58 @@
+// A thin uPlot wrapper: one time series per chart, fed columnar data with
+// setData (uPlot demos/stream-data.html), sized to its container.
+import uPlot from 'uplot';
+import type { SeriesColumns } from './series.js';
+
+export interface ChartOptions {
+  /** Legend label of the series, e.g. the metric name. */
+  label: string;
+  /** Line colour (CSS). */
+  stroke: string;
+  /** Plot height in CSS px; the width follows the container. */
+  height: number;
+  /**
+   * Called after uPlot has painted new data into the canvas. uPlot draws in a
+   * microtask after setData, so this, not setData's return, is "drawn".
+   */
+  onDraw(): void;
+}
+
+export interface Chart {
+  setData(columns: SeriesColumns): void;
+  destroy(): void;
+}
+
+export function createChart(container: HTMLElement, opts: ChartOptions): Chart {
+  const plot = new uPlot(
+    {
+      width: Math.max(container.clientWidth, 200),
+      height: opts.height,
+      // The sources speak milliseconds; uPlot assumes seconds unless told.
+      ms: 1,
+      scales: { x: { time: true } },
+      series: [{}, { label: opts.label, stroke: opts.stroke, width: 1.5, points: { size: 4 } }],
+      axes: [{}, { size: 56 }],
+      cursor: { drag: { x: false, y: false } },
+      hooks: { draw: [() => opts.onDraw()] },
+    },
+    [[], []],
+    container,
+  );
+
+  // Follow the panel's width so two (later four) panels share the row evenly.
+  const resize = new ResizeObserver(() => {
+    const width = Math.max(container.clientWidth, 200);
+    if (width !== plot.width) plot.setSize({ width, height: opts.height });
+  });
+  resize.observe(container);
+
+  return {
+    setData(columns) {
+      plot.setData(columns);
+    },
+    destroy() {
+      resize.disconnect();
+      plot.destroy();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// How figures read on screen. Pure, so the e2e test and the unit tests agree on
+// what "filled in" looks like.
+
+/** Shown for a figure that has no value yet. */
+export const NO_VALUE = '—';
+
+/** Milliseconds up to 10 s, then seconds: a delay of 12,345 ms reads better as 12.3 s. */
+export function formatMs(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return NO_VALUE;
+  if (Math.abs(ms) < 10_000) return `${Math.round(ms)} ms`;
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+const BYTE_UNITS = ['B', 'kB', 'MB', 'GB'] as const;
+
+/** Decimal units (1 kB = 1000 B), as network tools count. */
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1000 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${BYTE_UNITS[unit]}`;
+}
+
+/** A count with its recent rate, e.g. `120 · 1.0/s`. */
+export function formatCount(count: number, perSecond: number | null, unit: (n: number) => string = String): string {
+  if (perSecond === null) return unit(count);
+  return `${unit(count)} · ${perSecond < 10 && unit === String ? perSecond.toFixed(1) : unit(Math.round(perSecond))}/s`;
+}

@@ -1,0 +1,52 @@
+// The real gateway on port 0 with a temporary data directory (STYLE.md §12).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { loadConfig, type Env } from '../../broker/config.js';
+import { createGateway, type Gateway } from '../../broker/gateway.js';
+
+export const DASHBOARD_BUILD = path.resolve('dist/dashboard');
+
+export interface TestGateway {
+  gateway: Gateway;
+  mqttUrl: string;
+  wsUrl: string;
+  httpUrl: string;
+  dataDir: string;
+  /** Closes the gateway and removes its data directory (unless keepData). */
+  close(options?: { keepData?: boolean }): Promise<void>;
+}
+
+export function makeTempDir(prefix = 'gw-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startTestGateway(env: Env = {}): Promise<TestGateway> {
+  const dataDir = env.DATA_DIR ?? makeTempDir();
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    MQTT_PORT: '0',
+    HTTP_PORT: '0',
+    DEMO: 'off',
+    LOG_LEVEL: 'silent',
+    DASHBOARD_DIR: DASHBOARD_BUILD,
+    ...env,
+    DATA_DIR: dataDir,
+  });
+  const logger = pino({ level: config.logLevel });
+  const gateway = await createGateway(config, { logger });
+  let closed = false;
+  return {
+    gateway,
+    mqttUrl: gateway.addresses.mqtt,
+    wsUrl: gateway.addresses.ws,
+    httpUrl: gateway.addresses.http,
+    dataDir,
+    async close({ keepData = false } = {}) {
+      if (!closed) await gateway.close();
+      closed = true;
+      if (!keepData) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
