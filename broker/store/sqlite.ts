@@ -18,6 +18,7 @@ export interface SqliteStoreOptions {
 }
 
 type PointRow = { id: number; ts: number; value: number; seq: number | null; received_at: number; stored_at: number };
+type HistoryParams = { step: number; seriesId: number; from: number; to: number; buckets: number };
 type DeviceRow = { id: string; first_seen: number; last_seen: number; metrics: string | null };
 
 const CURSOR_PATTERN = /^\d{1,16}$/;
@@ -81,9 +82,10 @@ export class SqliteStore implements TelemetryStore {
         `SELECT * FROM (SELECT id, ts, value, seq, received_at, stored_at FROM points
          WHERE series_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id`,
       ),
-      history: this.db.prepare<[number, number, number, number, number], { t: number; avg: number; min: number; max: number; n: number }>(
-        `SELECT (ts / ?1) * ?1 AS t, avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS n
-         FROM points WHERE series_id = ?2 AND ts >= ?3 AND ts < ?4 GROUP BY ts / ?1 ORDER BY t LIMIT ?5`,
+      history: this.db.prepare<[HistoryParams], { t: number; avg: number; min: number; max: number; n: number }>(
+        // JS numbers bind as REAL, so `ts / @step` would not truncate; `%` works on integers.
+        `SELECT ts - ts % @step AS t, avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS n
+         FROM points WHERE series_id = @seriesId AND ts >= @from AND ts < @to GROUP BY t ORDER BY t LIMIT @buckets`,
       ),
       devices: this.db.prepare<[], DeviceRow>(
         `SELECT d.id, d.first_seen, d.last_seen, (SELECT group_concat(metric) FROM series s WHERE s.device_id = d.id) AS metrics
@@ -163,7 +165,9 @@ export class SqliteStore implements TelemetryStore {
     const seriesId = this.existingSeriesId(q.deviceId, q.metric);
     if (seriesId === null) return null;
     const buckets = Math.ceil((q.to - q.from) / q.stepMs) + 1;
-    return this.stmt.history.all(q.stepMs, seriesId, q.from, q.to, buckets).map((r) => [r.t, r.avg, r.min, r.max, r.n]);
+    return this.stmt.history
+      .all({ step: q.stepMs, seriesId, from: q.from, to: q.to, buckets })
+      .map((r) => [r.t, r.avg, r.min, r.max, r.n]);
   }
 
   async ping(): Promise<void> {

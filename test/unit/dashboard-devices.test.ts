@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { parseDevices, resolveTarget, sameTarget, type DeviceInfo } from '../../dashboard/devices.js';
+
+const device = (id: string, online: boolean, metrics: string[]): DeviceInfo => ({ id, online, lastSeen: 1, metrics });
+
+describe('dashboard device picker', () => {
+  const devices = [device('a-off', false, ['humidity']), device('b-on', true, ['humidity', 'temperature']), device('c-on', true, [])];
+
+  it('shows the asked-for device and metric when listed', () => {
+    expect(resolveTarget(devices, { deviceId: 'b-on', metric: 'temperature' })).toEqual({ deviceId: 'b-on', metric: 'temperature' });
+  });
+
+  it('falls back to the first online device and its first metric', () => {
+    expect(resolveTarget(devices, { deviceId: null, metric: null })).toEqual({ deviceId: 'b-on', metric: 'humidity' });
+    expect(resolveTarget(devices, { deviceId: 'gone', metric: 'temperature' })).toEqual({ deviceId: 'b-on', metric: 'temperature' });
+  });
+
+  it('falls back to the first device when none is online, and to nothing without devices or metrics', () => {
+    expect(resolveTarget([devices[0]!], { deviceId: null, metric: 'temperature' })).toEqual({ deviceId: 'a-off', metric: 'humidity' });
+    expect(resolveTarget([], { deviceId: 'b-on', metric: null })).toBeNull();
+    expect(resolveTarget(devices, { deviceId: 'c-on', metric: null })).toBeNull();
+  });
+
+  it('parses the device list, sorted, dropping malformed entries', () => {
+    const body = {
+      devices: [
+        { id: 'z', online: true, lastSeen: 5, metrics: ['t', 'a'] },
+        { id: 42, metrics: [] },
+        { id: 'm', online: 'yes', lastSeen: null, metrics: ['x', 7] },
+      ],
+    };
+    expect(parseDevices(body)).toEqual([
+      { id: 'm', online: false, lastSeen: null, metrics: ['x'] },
+      { id: 'z', online: true, lastSeen: 5, metrics: ['a', 't'] },
+    ]);
+    expect(() => parseDevices({ items: [] })).toThrow(/devices/);
+  });
+
+  it('compares targets by value', () => {
+    expect(sameTarget({ deviceId: 'a', metric: 'm' }, { deviceId: 'a', metric: 'm' })).toBe(true);
+    expect(sameTarget({ deviceId: 'a', metric: 'm' }, { deviceId: 'a', metric: 'n' })).toBe(false);
+    expect(sameTarget(null, null)).toBe(true);
+    expect(sameTarget(null, { deviceId: 'a', metric: 'm' })).toBe(false);
+  });
+});
