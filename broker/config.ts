@@ -23,6 +23,9 @@ export interface Config {
   ingestFlushMs: number;
   maxReadingBytes: number;
   maxClockSkewMs: number;
+  maxLongPolls: number;
+  maxStreams: number;
+  sseHeartbeatMs: number;
 }
 
 /** Built dashboard bundle, next to the compiled gateway: dist/broker/config.js -> dist/dashboard. */
@@ -44,6 +47,9 @@ export const DEFAULTS = Object.freeze({
   INGEST_FLUSH_MS: '50',
   MAX_READING_BYTES: '16384',
   MAX_CLOCK_SKEW_MS: '300000',
+  MAX_LONG_POLLS: '1000',
+  MAX_SSE_STREAMS: '1000',
+  SSE_HEARTBEAT_MS: '15000',
 } satisfies Record<string, string>);
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -123,6 +129,9 @@ export function loadConfig(env: Env = {}): Readonly<Config> {
     ingestFlushMs: r.int('INGEST_FLUSH_MS', 1, 60_000),
     maxReadingBytes: r.int('MAX_READING_BYTES', 64, 1_048_576),
     maxClockSkewMs: r.int('MAX_CLOCK_SKEW_MS', 0, 86_400_000),
+    maxLongPolls: r.int('MAX_LONG_POLLS', 0, 1_000_000),
+    maxStreams: r.int('MAX_SSE_STREAMS', 0, 1_000_000),
+    sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', 100, 3_600_000),
   };
   if (config.mqttPort !== 0 && config.mqttPort === config.httpPort) {
     r.problems.push(`MQTT_PORT and HTTP_PORT are both ${config.mqttPort}`);

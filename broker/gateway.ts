@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { createApi } from './api/app.js';
+import { SeriesNotifier } from './api/notifier.js';
 import { Ingest } from './ingest/ingest.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { closeBroker, createBroker, isConnected } from './mqtt/broker.js';
@@ -43,6 +44,7 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
   const now = deps.now ?? Date.now;
   const metrics = createMetrics();
   const store = deps.store ?? createStore(config, now);
+  const notifier = new SeriesNotifier();
   const ingest = new Ingest({
     store,
     metrics,
@@ -52,13 +54,18 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
     maxReadingBytes: config.maxReadingBytes,
     maxClockSkewMs: config.maxClockSkewMs,
     now,
+    onStored: (result) => notifier.notify(result.series),
   });
   const broker = await createBroker({ ingest, metrics, logger: logger.child({ component: 'mqtt' }) });
   const api = await createApi({
     store,
     metrics,
     logger: logger.child({ component: 'http' }),
+    notifier,
     dashboardDir: config.dashboardDir,
+    maxLongPolls: config.maxLongPolls,
+    maxStreams: config.maxStreams,
+    sseHeartbeatMs: config.sseHeartbeatMs,
     isOnline: (id) => isConnected(broker, id),
     pendingReadings: () => ingest.pending,
     now,
@@ -72,7 +79,11 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
     await Promise.all([listeners.close(), closeBroker(broker)]);
     const lost = await ingest.close();
     // HTTP handlers read the store, so HTTP stops before the store closes.
+    // Connections that never sent a request count as neither idle nor busy in
+    // Node and would hold close() until they time out: cut them after a grace period.
+    const force = setTimeout(() => api.server.closeAllConnections(), 1_000);
     await api.close();
+    clearTimeout(force);
     await store.close();
     logger.info({ lost }, 'gateway stopped');
     return lost;

@@ -52,6 +52,22 @@ export function createMetrics() {
       labelNames: ['transport'] as const,
       registers: [registry],
     }),
+    httpLongPollsOpen: new Gauge({
+      name: 'gateway_http_long_polls_open',
+      help: 'Long-poll requests waiting for a commit',
+      registers: [registry],
+    }),
+    httpStreamsOpen: new Gauge({
+      name: 'gateway_http_sse_streams_open',
+      help: 'Open Server-Sent Events streams',
+      registers: [registry],
+    }),
+    httpRefused: new Counter({
+      name: 'gateway_http_refused_total',
+      help: 'Long polls and streams refused with 503 because their limit was reached',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     mqttClientErrors: new Counter({
       name: 'gateway_mqtt_client_errors_total',
       help: 'Connections closed by a protocol or policy error',

@@ -31,7 +31,8 @@ export function createChart(container: HTMLElement, opts: ChartOptions): Chart {
       ms: 1,
       scales: { x: { time: true } },
       series: [{}, { label: opts.label, stroke: opts.stroke, width: 1.5, points: { size: 4 } }],
-      axes: [{}, { size: 56 }],
+      // Wider tick spacing than uPlot's default keeps the two-line time labels from overlapping in a half-width panel.
+      axes: [{ space: 80 }, { size: 56 }],
       cursor: { drag: { x: false, y: false } },
       hooks: { draw: [() => opts.onDraw()] },
     },

@@ -24,8 +24,12 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${BYTE_UNITS[unit]}`;
 }
 
-/** A count with its recent rate, e.g. `120 · 1.0/s`. */
-export function formatCount(count: number, perSecond: number | null, unit: (n: number) => string = String): string {
-  if (perSecond === null) return unit(count);
-  return `${unit(count)} · ${perSecond < 10 && unit === String ? perSecond.toFixed(1) : unit(Math.round(perSecond))}/s`;
+/** A count with its recent rate, e.g. `120 · 1.0/s`; the rate is left off until there is one. */
+export function formatCount(count: number, perSecond: number | null): string {
+  return perSecond === null ? String(count) : `${count} · ${perSecond.toFixed(1)}/s`;
+}
+
+/** Bytes with their recent rate, e.g. `12.3 kB · 120 B/s`. */
+export function formatByteCount(bytes: number, perSecond: number | null): string {
+  return perSecond === null ? formatBytes(bytes) : `${formatBytes(bytes)} · ${formatBytes(perSecond)}/s`;
 }

@@ -144,7 +144,7 @@ export function pollSource(opts: PollOptions, handlers: SourceHandlers): Source 
     inFlight = controller;
     counters.requests++;
     try {
-      const res = await fetchFn(url(), { signal: controller.signal, cache: 'no-store', headers: { accept: 'application/json' } });
+      const res = await fetchFn(url(), { signal: controller.signal, headers: { accept: 'application/json' } });
       const bytes = new Uint8Array(await res.arrayBuffer());
       counters.messages++;
       counters.bytes += bytes.byteLength;

@@ -5,16 +5,23 @@ import fs from 'node:fs';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Logger } from 'pino';
-import { GatewayError } from '../errors.js';
+import { GatewayError, RequestError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { TelemetryStore } from '../store/store.js';
 import { registerDeviceRoutes } from './devices.js';
+import type { SeriesNotifier } from './notifier.js';
+import { registerSeriesRoutes } from './series.js';
+import { registerStreamRoutes } from './stream.js';
 
 export interface ApiOptions {
   store: TelemetryStore;
+  notifier: SeriesNotifier;
   metrics: Metrics;
   logger: Logger;
   dashboardDir: string;
+  maxLongPolls: number;
+  maxStreams: number;
+  sseHeartbeatMs: number;
   /** Whether a device currently holds an MQTT connection. */
   isOnline: (deviceId: string) => boolean;
   /** Readings accepted by ingest and not yet committed, for /readyz. */
@@ -39,7 +46,8 @@ export async function createApi(opts: ApiOptions): Promise<FastifyInstance> {
       return reply.status(400).send(errorBody('bad_query', err.message));
     }
     const status = err instanceof GatewayError ? err.status : (err.statusCode ?? 500);
-    if (status >= 500) {
+    // A RequestError is written for the client (e.g. 503 over_capacity); anything else 5xx may leak internals.
+    if (status >= 500 && !(err instanceof RequestError)) {
       request.log.error({ err }, 'request failed');
       const code = err instanceof GatewayError && err.code === 'GW_ERR_STORE' ? 'store_unavailable' : 'internal';
       return reply.status(status).send(errorBody(code, status === 503 ? 'the store is unavailable, retry later' : 'internal error'));
@@ -70,6 +78,8 @@ export async function createApi(opts: ApiOptions): Promise<FastifyInstance> {
       reply.header('cache-control', 'no-store');
     });
     registerDeviceRoutes(api, opts);
+    registerSeriesRoutes(api, opts);
+    registerStreamRoutes(api, { ...opts, heartbeatMs: opts.sseHeartbeatMs });
   }, { prefix: '/api' });
 
   if (fs.existsSync(opts.dashboardDir)) {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { parseTelemetry, type ParseResult, type Reading } from '../contract/telemetry.js';
 import { isRetriable } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import type { TelemetryStore } from '../store/store.js';
+import type { TelemetryStore, WriteResult } from '../store/store.js';
 import { Batcher, type Timer } from './batcher.js';
 import { RejectLog } from './reject-log.js';
 
@@ -19,6 +19,8 @@ export interface IngestOptions {
   maxClockSkewMs: number;
   now?: () => number;
   timer?: Timer;
+  /** Called after each committed batch, e.g. to wake long polls and streams of the touched series. */
+  onStored?: (result: WriteResult) => void;
 }
 
 export class Ingest {
@@ -103,9 +105,10 @@ export class Ingest {
   private async write(batch: Reading[]): Promise<void> {
     const { metrics } = this.opts;
     const endTimer = metrics.batchWriteSeconds.startTimer();
-    await this.opts.store.writeBatch(batch);
+    const result = await this.opts.store.writeBatch(batch);
     endTimer();
     metrics.readingsStored.inc(batch.length);
     metrics.ingestQueueDepth.set(this.batcher.size - batch.length);
+    this.opts.onStored?.(result);
   }
 }

@@ -158,7 +158,7 @@ export class SqliteStore implements TelemetryStore {
     if (seriesId === null) return null;
     const rows = after === undefined ? this.stmt.newest.all(seriesId, q.limit) : this.stmt.after.all(seriesId, after, q.limit);
     const last = rows.at(-1);
-    return { points: rows.map(toPoint), cursor: String(last ? last.id : (after ?? 0)) };
+    return { points: rows.map(toPoint), cursors: rows.map((r) => String(r.id)), cursor: String(last ? last.id : (after ?? 0)) };
   }
 
   async queryHistory(q: HistoryQuery): Promise<HistoryBucket[] | null> {

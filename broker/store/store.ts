@@ -30,6 +30,8 @@ export interface SeriesQuery {
 export interface SeriesPage {
   /** Points in storage order (ascending cursor). */
   points: SeriesPoint[];
+  /** The cursor just after each point (same length as `points`), for per-point resume such as SSE ids. */
+  cursors: string[];
   /** Pass back as `after` to continue without gap or duplicate. */
   cursor: string;
 }

@@ -64,7 +64,7 @@ describe('live path', () => {
     gw = await startTestGateway();
     const rogue = await client(gw.mqttUrl, 'rogue');
     const bystander = await client(gw.mqttUrl, 'bystander');
-    const closed = new Promise((resolve) => rogue.once('close', resolve));
+    const closed = new Promise<void>((resolve) => rogue.once('close', () => resolve()));
     rogue.publish('$events/presence/connected/someone', 'fake');
     await closed;
     expect(bystander.connected).toBe(true);

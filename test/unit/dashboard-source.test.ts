@@ -64,7 +64,7 @@ describe('dashboard poll source', () => {
     });
     expect(rec.statuses).toEqual(['connecting', 'open', 'open', 'open']);
     const counters = source.counters;
-    expect(counters).toMatchObject({ points: 3, requests: 4, messages: 3, errors: 0 });
+    expect(counters).toMatchObject({ points: 3, requests: 3, messages: 3, errors: 0 });
     expect(counters.bytes).toBeGreaterThan(100);
     source.stop();
   });

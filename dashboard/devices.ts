@@ -1,0 +1,57 @@
+// The device list (GET /api/devices) and which device and metric the panels
+// show. The choice is a pure function of the list and what was asked for, so a
+// refresh never jumps the selection around unless the asked-for device is gone.
+import type { SourceTarget } from './source.js';
+
+export interface DeviceInfo {
+  id: string;
+  online: boolean;
+  lastSeen: number | null;
+  metrics: string[];
+}
+
+/** Validates the response shape; malformed entries are dropped rather than breaking the picker. */
+export function parseDevices(body: unknown): DeviceInfo[] {
+  const list = (body as { devices?: unknown } | null)?.devices;
+  if (!Array.isArray(list)) throw new Error('devices response lacks devices[]');
+  const devices: DeviceInfo[] = [];
+  for (const entry of list as unknown[]) {
+    const d = entry as Partial<Record<keyof DeviceInfo, unknown>> | null;
+    if (!d || typeof d.id !== 'string' || !Array.isArray(d.metrics)) continue;
+    devices.push({
+      id: d.id,
+      online: d.online === true,
+      lastSeen: typeof d.lastSeen === 'number' ? d.lastSeen : null,
+      metrics: d.metrics.filter((m): m is string => typeof m === 'string').sort(),
+    });
+  }
+  return devices.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export async function fetchDevices(baseUrl: string, fetchFn: typeof fetch = fetch): Promise<DeviceInfo[]> {
+  const res = await fetchFn(`${baseUrl}/api/devices`, { headers: { accept: 'application/json' } });
+  if (!res.ok) throw new Error(`GET /api/devices: HTTP ${res.status}`);
+  return parseDevices(await res.json());
+}
+
+/** What the person (or the page URL) asked for; either part may be missing. */
+export interface Wanted {
+  deviceId: string | null;
+  metric: string | null;
+}
+
+/**
+ * The asked-for device if it is listed, else the first online device, else the
+ * first device; then the asked-for metric if that device has it, else its first.
+ * Null while there is nothing to show.
+ */
+export function resolveTarget(devices: readonly DeviceInfo[], wanted: Wanted): SourceTarget | null {
+  const device = devices.find((d) => d.id === wanted.deviceId) ?? devices.find((d) => d.online) ?? devices[0];
+  if (!device) return null;
+  const metric = wanted.metric !== null && device.metrics.includes(wanted.metric) ? wanted.metric : device.metrics[0];
+  return metric === undefined ? null : { deviceId: device.id, metric };
+}
+
+export function sameTarget(a: SourceTarget | null, b: SourceTarget | null): boolean {
+  return a === b || (a !== null && b !== null && a.deviceId === b.deviceId && a.metric === b.metric);
+}
