@@ -42,6 +42,8 @@ async function main(): Promise<number> {
   const { mqtt, ws, http } = gateway.addresses;
   logger.info({ mqtt, ws, store: config.store, sqlitePath: config.sqlitePath }, 'gateway listening');
   logger.info(`dashboard: ${browsable(http)}/`);
+  // The JSON log is for machines; a person at a terminal gets the URL plainly too.
+  if (process.stdout.isTTY) process.stdout.write(`\n  Dashboard: ${browsable(http)}/\n  MQTT:      ${browsable(mqtt)}\n\n`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;

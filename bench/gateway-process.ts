@@ -1,0 +1,70 @@
+// Starts the built gateway as its own process on free ports, so a benchmark's
+// load generator never shares its event loop, and reads its CPU from /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface GatewayProcess {
+  pid: number;
+  mqttUrl: string;
+  httpUrl: string;
+  dataDir: string;
+  /** User + system CPU time of the gateway process so far, ms. */
+  cpuMs(): number;
+  /** Resident memory, bytes. */
+  rssBytes(): number;
+  stop(): Promise<number | null>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const TICKS_PER_SECOND = 100;
+
+export async function startGatewayProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const entry = path.resolve('dist/broker/main.js');
+  if (!fs.existsSync(entry)) throw new Error('dist/broker/main.js missing: run `npm run build` first');
+  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-'));
+  const child: ChildProcess = spawn(process.execPath, [entry], {
+    env: { ...process.env, DEMO: 'off', LOG_LEVEL: 'warn', MQTT_PORT: String(mqttPort), HTTP_PORT: String(httpPort), DATA_DIR: dataDir, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${httpUrl}/readyz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('gateway did not become ready in 15 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const stat = () => fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return {
+    pid: child.pid!,
+    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    httpUrl,
+    dataDir,
+    // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted after the ") " that ends the command name.
+    cpuMs: () => ((Number(stat()[11]) + Number(stat()[12])) * 1000) / TICKS_PER_SECOND,
+    rssBytes: () => Number(stat()[21]) * 4096,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', (code) => {
+          fs.rmSync(dataDir, { recursive: true, force: true });
+          resolve(code);
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
