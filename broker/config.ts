@@ -1,10 +1,11 @@
 // The one place that reads the environment (STYLE.md §10). Everything below
 // main.ts receives the frozen Config; nothing else touches process.env.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
 
-export type StoreKind = 'sqlite';
+export type StoreKind = 'sqlite' | 'influxdb';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -26,6 +27,45 @@ export interface Config {
   maxLongPolls: number;
   maxStreams: number;
   sseHeartbeatMs: number;
+  auth: boolean;
+  adminToken: string | null;
+  tokenTtlMs: number;
+  tokenSecret: string | null;
+  maxPacketBytes: number;
+  publishRate: number;
+  publishBurst: number;
+  connectRateTotal: number;
+  connectRatePerClient: number;
+  maxConnections: number;
+  maxSubscriptions: number;
+  maxTopicLength: number;
+  maxTopicLevels: number;
+  flapMaxConnects: number;
+  flapWindowMs: number;
+  flapBanMs: number;
+  slowSubscriberBytes: number;
+  drainTimeoutMs: number;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  mqttsPort: number;
+  allowedOrigins: readonly string[];
+  httpRate: number;
+  influx: InfluxConfig;
+  spoolDir: string;
+  spoolMaxBytes: number;
+  ingestMaxQueued: number;
+  storeRetryMs: number;
+  storeRetryMaxMs: number;
+}
+
+export interface InfluxConfig {
+  url: string;
+  database: string;
+  username: string | null;
+  password: string | null;
+  /** Duration of the gateway's retention policy (e.g. `30d`); null writes to the database's default policy. */
+  retention: string | null;
+  timeoutMs: number;
 }
 
 /** Built dashboard bundle, next to the compiled gateway: dist/broker/config.js -> dist/dashboard. */
@@ -50,13 +90,47 @@ export const DEFAULTS = Object.freeze({
   MAX_LONG_POLLS: '1000',
   MAX_SSE_STREAMS: '1000',
   SSE_HEARTBEAT_MS: '15000',
+  AUTH: 'on',
+  ADMIN_TOKEN: '',
+  TOKEN_TTL_S: '900',
+  TOKEN_SECRET: '',
+  MAX_PACKET_BYTES: '131072',
+  PUBLISH_RATE: '100',
+  PUBLISH_BURST: '100',
+  CONNECT_RATE_TOTAL: '1000',
+  CONNECT_RATE_PER_CLIENT: '1',
+  MAX_CONNECTIONS: '100000',
+  MAX_SUBSCRIPTIONS: '50',
+  MAX_TOPIC_LENGTH: '256',
+  MAX_TOPIC_LEVELS: '8',
+  FLAP_MAX_CONNECTS: '15',
+  FLAP_WINDOW_MS: '60000',
+  FLAP_BAN_MS: '60000',
+  SLOW_SUBSCRIBER_BYTES: '262144',
+  DRAIN_TIMEOUT_MS: '10000',
+  TLS_CERT: '',
+  TLS_KEY: '',
+  MQTTS_PORT: '8883',
+  ALLOWED_ORIGINS: '',
+  HTTP_RATE: '200',
+  INFLUX_URL: 'http://localhost:8086',
+  INFLUX_DATABASE: 'telemetry',
+  INFLUX_USERNAME: '',
+  INFLUX_PASSWORD: '',
+  INFLUX_RETENTION: '',
+  INFLUX_TIMEOUT_MS: '5000',
+  SPOOL_DIR: '$DATA_DIR/spool',
+  SPOOL_MAX_BYTES: '1073741824',
+  INGEST_MAX_QUEUED: '100000',
+  STORE_RETRY_MS: '100',
+  STORE_RETRY_MAX_MS: '10000',
 } satisfies Record<string, string>);
 
 export type EnvName = keyof typeof DEFAULTS;
 export type Env = Partial<Record<EnvName, string | undefined>> & Record<string, string | undefined>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const STORES: readonly StoreKind[] = ['sqlite'];
+const STORES: readonly StoreKind[] = ['sqlite', 'influxdb'];
 const SWITCH: Record<string, boolean> = { on: true, off: false, true: true, false: false, '1': true, '0': false, yes: true, no: false };
 
 class Reader {
@@ -97,6 +171,16 @@ class Reader {
     return text as T;
   }
 
+  /** Unset or empty means null: a feature that is off until configured. */
+  optional(name: EnvName): string | null {
+    const value = this.raw(name);
+    return value === '' ? null : value;
+  }
+
+  list(name: EnvName): string[] {
+    return this.raw(name).split(',').map((item) => item.trim()).filter(Boolean);
+  }
+
   switch(name: EnvName): boolean {
     const text = this.raw(name).toLowerCase();
     const value = SWITCH[text];
@@ -108,11 +192,42 @@ class Reader {
   }
 }
 
+/** InfluxDB accepts retention durations of at least one hour; INF (or empty) means keep forever. */
+const RETENTION_PATTERN = /^[1-9]\d*[hdw]$/;
+const DATABASE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+function readInflux(r: Reader): InfluxConfig {
+  const url = r.raw('INFLUX_URL');
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // reported below
+  }
+  if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.username || parsed.search) {
+    r.problems.push(`INFLUX_URL=${JSON.stringify(url)}: expected http(s)://host:port without credentials or query`);
+  }
+  const database = r.raw('INFLUX_DATABASE');
+  if (!DATABASE_PATTERN.test(database)) {
+    r.problems.push(`INFLUX_DATABASE=${JSON.stringify(database)}: expected 1-64 characters of A-Z a-z 0-9 _ -`);
+  }
+  const username = r.optional('INFLUX_USERNAME');
+  const password = r.optional('INFLUX_PASSWORD');
+  if (password !== null && username === null) r.problems.push('INFLUX_PASSWORD is set but INFLUX_USERNAME is not');
+  const retentionText = r.raw('INFLUX_RETENTION').toLowerCase();
+  const retention = retentionText === '' || retentionText === 'inf' ? null : retentionText;
+  if (retention !== null && !RETENTION_PATTERN.test(retention)) {
+    r.problems.push(`INFLUX_RETENTION=${JSON.stringify(retentionText)}: expected INF or a duration of whole hours, days or weeks (e.g. 30d)`);
+  }
+  return { url, database, username, password, retention, timeoutMs: r.int('INFLUX_TIMEOUT_MS', 100, 600_000) };
+}
+
 /** Parses and validates the whole environment, reporting every problem at once. */
 export function loadConfig(env: Env = {}): Readonly<Config> {
   const r = new Reader(env);
   const dataDir = path.resolve(r.raw('DATA_DIR'));
   const sqlitePath = r.raw('SQLITE_PATH').replace(/^\$DATA_DIR(?=\/|$)/, dataDir);
+  const spoolDir = r.raw('SPOOL_DIR').replace(/^\$DATA_DIR(?=\/|$)/, dataDir);
   const config: Config = {
     host: r.raw('HOST'),
     mqttPort: r.int('MQTT_PORT', 0, 65535),
@@ -132,9 +247,48 @@ export function loadConfig(env: Env = {}): Readonly<Config> {
     maxLongPolls: r.int('MAX_LONG_POLLS', 0, 1_000_000),
     maxStreams: r.int('MAX_SSE_STREAMS', 0, 1_000_000),
     sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', 100, 3_600_000),
+    auth: r.switch('AUTH'),
+    adminToken: r.optional('ADMIN_TOKEN'),
+    tokenTtlMs: r.int('TOKEN_TTL_S', 10, 86_400) * 1000,
+    tokenSecret: r.optional('TOKEN_SECRET'),
+    maxPacketBytes: r.int('MAX_PACKET_BYTES', 1024, 268_435_455),
+    publishRate: r.number('PUBLISH_RATE', 0.1, 1_000_000),
+    publishBurst: r.int('PUBLISH_BURST', 1, 1_000_000),
+    connectRateTotal: r.number('CONNECT_RATE_TOTAL', 1, 1_000_000),
+    connectRatePerClient: r.number('CONNECT_RATE_PER_CLIENT', 0.01, 1_000),
+    maxConnections: r.int('MAX_CONNECTIONS', 1, 10_000_000),
+    maxSubscriptions: r.int('MAX_SUBSCRIPTIONS', 1, 100_000),
+    maxTopicLength: r.int('MAX_TOPIC_LENGTH', 16, 65_535),
+    maxTopicLevels: r.int('MAX_TOPIC_LEVELS', 4, 100),
+    flapMaxConnects: r.int('FLAP_MAX_CONNECTS', 1, 1_000_000),
+    flapWindowMs: r.int('FLAP_WINDOW_MS', 1_000, 86_400_000),
+    flapBanMs: r.int('FLAP_BAN_MS', 0, 86_400_000),
+    slowSubscriberBytes: r.int('SLOW_SUBSCRIBER_BYTES', 16_384, 1_073_741_824),
+    drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 100, 600_000),
+    tlsCert: r.optional('TLS_CERT'),
+    tlsKey: r.optional('TLS_KEY'),
+    mqttsPort: r.int('MQTTS_PORT', 0, 65535),
+    allowedOrigins: r.list('ALLOWED_ORIGINS'),
+    httpRate: r.number('HTTP_RATE', 1, 1_000_000),
+    influx: Object.freeze(readInflux(r)),
+    spoolDir: path.resolve(spoolDir),
+    spoolMaxBytes: r.int('SPOOL_MAX_BYTES', 1_048_576, Number.MAX_SAFE_INTEGER),
+    ingestMaxQueued: r.int('INGEST_MAX_QUEUED', 1, 10_000_000),
+    storeRetryMs: r.int('STORE_RETRY_MS', 1, 60_000),
+    storeRetryMaxMs: r.int('STORE_RETRY_MAX_MS', 1, 3_600_000),
   };
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) r.problems.push('TLS_CERT and TLS_KEY must be set together');
+  for (const file of [config.tlsCert, config.tlsKey]) {
+    if (file !== null && !fs.existsSync(file)) r.problems.push(`${file}: no such file (TLS_CERT / TLS_KEY)`);
+  }
+  for (const origin of config.allowedOrigins) {
+    if (!/^https?:\/\/[^/]+$/.test(origin)) r.problems.push(`ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://example.com`);
+  }
   if (config.mqttPort !== 0 && config.mqttPort === config.httpPort) {
     r.problems.push(`MQTT_PORT and HTTP_PORT are both ${config.mqttPort}`);
+  }
+  if (config.storeRetryMaxMs < config.storeRetryMs) {
+    r.problems.push(`STORE_RETRY_MAX_MS (${config.storeRetryMaxMs}) is below STORE_RETRY_MS (${config.storeRetryMs})`);
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return Object.freeze(config);

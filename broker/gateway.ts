@@ -1,14 +1,20 @@
 // The composition root (STYLE.md §3): builds every component from a Config,
 // starts them in data-flow order and closes them in the same order, so no
 // input arrives after the ingest queue has been flushed.
+import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Aedes } from 'aedes';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { createApi } from './api/app.js';
 import { SeriesNotifier } from './api/notifier.js';
 import { Ingest } from './ingest/ingest.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { closeBroker, createBroker, isConnected } from './mqtt/broker.js';
+import { closeBroker, createBroker, disconnectClient, isConnected } from './mqtt/broker.js';
+import { createAuth } from './mqtt/auth.js';
+import { DeviceRegistry } from './registry/registry.js';
+import { TokenIssuer } from './registry/tokens.js';
 import { MQTT_WS_PATH, startListeners } from './mqtt/listeners.js';
 import { createStore } from './store/create-store.js';
 import type { TelemetryStore } from './store/store.js';
@@ -21,6 +27,8 @@ export interface GatewayDeps {
 
 export interface GatewayAddresses {
   mqtt: string;
+  /** MQTT over TLS; null without a certificate. */
+  mqtts: string | null;
   http: string;
   ws: string;
 }
@@ -29,6 +37,8 @@ export interface Gateway {
   addresses: GatewayAddresses;
   metrics: Metrics;
   ingest: Ingest;
+  registry: DeviceRegistry;
+  tokens: TokenIssuer;
   logger: Logger;
   /** Stops input, writes every accepted reading, then closes the store. Resolves to the number of readings lost (0 unless the store is down). */
   close(): Promise<number>;
@@ -56,7 +66,28 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
     now,
     onStored: (result) => notifier.notify(result.series),
   });
-  const broker = await createBroker({ ingest, metrics, logger: logger.child({ component: 'mqtt' }) });
+  const registry = new DeviceRegistry(path.join(config.dataDir, 'registry.db'), now);
+  const tokens = new TokenIssuer(config.tokenTtlMs, config.tokenSecret ?? undefined, now);
+  // The auth guard reads the broker's client count, and the broker is built with the guard.
+  let broker: Aedes;
+  const auth = createAuth({
+    auth: config.auth,
+    registry,
+    tokens,
+    limits: {
+      maxConnections: config.maxConnections,
+      connectRateTotal: config.connectRateTotal,
+      connectRatePerClient: config.connectRatePerClient,
+      flapping: { maxConnects: config.flapMaxConnects, windowMs: config.flapWindowMs, banMs: config.flapBanMs },
+    },
+    connectedClients: () => broker.connectedClients,
+    metrics,
+    logger: logger.child({ component: 'auth' }),
+    now,
+  });
+  if (!config.auth) logger.warn('AUTH=off: any client may connect without credentials; use only for local experiments');
+  broker = await createBroker({ ingest, auth, limits: config, metrics, logger: logger.child({ component: 'mqtt' }), now });
+  const tls = config.tlsCert && config.tlsKey ? { cert: fs.readFileSync(config.tlsCert), key: fs.readFileSync(config.tlsKey) } : undefined;
   const api = await createApi({
     store,
     metrics,
@@ -66,11 +97,26 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
     maxLongPolls: config.maxLongPolls,
     maxStreams: config.maxStreams,
     sseHeartbeatMs: config.sseHeartbeatMs,
+    registry,
+    tokens,
+    adminToken: config.adminToken,
+    disconnect: (id) => disconnectClient(broker, id),
+    httpRate: config.httpRate,
+    tls,
     isOnline: (id) => isConnected(broker, id),
     pendingReadings: () => ingest.pending,
     now,
   });
-  const listeners = await startListeners({ broker, httpServer: api.server, host: config.host, mqttPort: config.mqttPort });
+  const listeners = await startListeners({
+    broker,
+    httpServer: api.server,
+    host: config.host,
+    mqttPort: config.mqttPort,
+    mqtts: tls ? { port: config.mqttsPort, ...tls } : undefined,
+    maxPacketBytes: config.maxPacketBytes,
+    allowedOrigins: config.allowedOrigins,
+    metrics,
+  });
   await api.listen({ host: config.host, port: config.httpPort });
   const httpAddress = api.server.address() as AddressInfo;
 
@@ -85,6 +131,7 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
     await api.close();
     clearTimeout(force);
     await store.close();
+    registry.close();
     logger.info({ lost }, 'gateway stopped');
     return lost;
   }
@@ -92,11 +139,14 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
   return {
     addresses: {
       mqtt: url('mqtt', listeners.mqtt),
-      http: url('http', httpAddress),
-      ws: url('ws', httpAddress, MQTT_WS_PATH),
+      mqtts: listeners.mqtts ? url('mqtts', listeners.mqtts) : null,
+      http: url(tls ? 'https' : 'http', httpAddress),
+      ws: url(tls ? 'wss' : 'ws', httpAddress, MQTT_WS_PATH),
     },
     metrics,
     ingest,
+    registry,
+    tokens,
     logger,
     close: () => (closing ??= close()),
   };

@@ -1,10 +1,12 @@
 // Process entry: configuration, the gateway, the demo fleet, signals and exit
 // codes. Everything else lives behind createGateway so tests run the same code.
 import { pino } from 'pino';
-import { startFleet, type Fleet } from '../devices/fleet.js';
+import { deviceIds, startFleet, type Fleet } from '../devices/fleet.js';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { createGateway, type Gateway } from './gateway.js';
+
+const DEMO_PREFIX = 'demo';
 
 /** 0.0.0.0 is where the gateway listens, not an address a browser can open. */
 function browsable(address: string): string {
@@ -14,11 +16,20 @@ function browsable(address: string): string {
 async function startDemo(config: Readonly<Config>, gateway: Gateway): Promise<Fleet | null> {
   if (!config.demo) return null;
   const log = gateway.logger.child({ component: 'demo' });
+  let credentials: Map<string, string> | undefined;
+  if (config.auth) {
+    // Demo devices get fresh secrets at every start; the secrets live only in this process.
+    const ids = deviceIds(config.demoDevices, DEMO_PREFIX);
+    const provisioned = await Promise.all(ids.map((id) => gateway.registry.provision(id)));
+    credentials = new Map(provisioned.map(({ id, secret }) => [id, secret]));
+    log.warn({ devices: ids.length }, `DEMO: provisioned ${ids[0]}..${ids.at(-1)} in the device registry with fresh secrets (DEMO=off to stop)`);
+  }
   const fleet = await startFleet({
+    credentials,
     url: browsable(gateway.addresses.mqtt),
     count: config.demoDevices,
     rate: config.demoRate,
-    idPrefix: 'demo',
+    idPrefix: DEMO_PREFIX,
     profile: 'mixed',
     log: (line) => log.debug(line),
   });

@@ -68,6 +68,40 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    mqttConnectRefused: new Counter({
+      name: 'gateway_mqtt_connect_refused_total',
+      help: 'CONNECTs refused, by reason (credentials, limits, bans)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    mqttPolicyDenied: new Counter({
+      name: 'gateway_mqtt_policy_denied_total',
+      help: 'Publishes (connection closed) and subscriptions (SUBACK 0x80) the policy refused',
+      labelNames: ['action'] as const,
+      registers: [registry],
+    }),
+    mqttThrottled: new Counter({
+      name: 'gateway_mqtt_throttled_total',
+      help: 'Publishes over the per-connection rate: QoS 0 dropped, QoS 1/2 delayed, repeat offenders disconnected',
+      labelNames: ['qos', 'action'] as const,
+      registers: [registry],
+    }),
+    mqttForwardDropped: new Counter({
+      name: 'gateway_mqtt_forward_dropped_total',
+      help: 'Messages not delivered to a subscriber whose socket was backed up',
+      labelNames: ['qos'] as const,
+      registers: [registry],
+    }),
+    mqttOversized: new Counter({
+      name: 'gateway_mqtt_oversized_packets_total',
+      help: 'Connections closed for announcing a packet over MAX_PACKET_BYTES',
+      registers: [registry],
+    }),
+    httpRateLimited: new Counter({
+      name: 'gateway_http_rate_limited_total',
+      help: 'HTTP requests refused with 429',
+      registers: [registry],
+    }),
     mqttClientErrors: new Counter({
       name: 'gateway_mqtt_client_errors_total',
       help: 'Connections closed by a protocol or policy error',

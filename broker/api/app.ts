@@ -8,7 +8,11 @@ import type { Logger } from 'pino';
 import { GatewayError, RequestError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { TelemetryStore } from '../store/store.js';
+import type { DeviceRegistry } from '../registry/registry.js';
+import type { TokenIssuer } from '../registry/tokens.js';
+import { registerAdminRoutes } from './admin.js';
 import { registerDeviceRoutes } from './devices.js';
+import { addRateLimit, addSecurityHeaders } from './security.js';
 import type { SeriesNotifier } from './notifier.js';
 import { registerSeriesRoutes } from './series.js';
 import { registerStreamRoutes } from './stream.js';
@@ -22,6 +26,15 @@ export interface ApiOptions {
   maxLongPolls: number;
   maxStreams: number;
   sseHeartbeatMs: number;
+  registry: DeviceRegistry;
+  tokens: TokenIssuer;
+  adminToken: string | null;
+  /** Closes a device's live MQTT connection (after revoke or rotate). */
+  disconnect: (deviceId: string) => void;
+  /** API requests per second per client address. */
+  httpRate: number;
+  /** Serve HTTPS (and so WSS) with this certificate. */
+  tls?: { cert: Buffer; key: Buffer };
   /** Whether a device currently holds an MQTT connection. */
   isOnline: (deviceId: string) => boolean;
   /** Readings accepted by ingest and not yet committed, for /readyz. */
@@ -35,6 +48,7 @@ function errorBody(code: string, message: string) {
 
 export async function createApi(opts: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(opts.tls ? { https: opts.tls } : {}),
     loggerInstance: opts.logger as FastifyBaseLogger,
     // A dashboard polls several times a second; per-request info lines would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
@@ -43,7 +57,7 @@ export async function createApi(opts: ApiOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError | GatewayError, request, reply) => {
     if ('validation' in err && err.validation) {
-      return reply.status(400).send(errorBody('bad_query', err.message));
+      return reply.status(400).send(errorBody(err.validationContext === 'body' ? 'bad_body' : 'bad_query', err.message));
     }
     const status = err instanceof GatewayError ? err.status : (err.statusCode ?? 500);
     // A RequestError is written for the client (e.g. 503 over_capacity); anything else 5xx may leak internals.
@@ -58,6 +72,7 @@ export async function createApi(opts: ApiOptions): Promise<FastifyInstance> {
     reply.status(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
   });
 
+  addSecurityHeaders(app);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     try {
@@ -74,9 +89,11 @@ export async function createApi(opts: ApiOptions): Promise<FastifyInstance> {
   });
 
   await app.register(async (api) => {
+    addRateLimit(api, opts.httpRate, opts.metrics);
     api.addHook('onSend', async (_request, reply) => {
       reply.header('cache-control', 'no-store');
     });
+    registerAdminRoutes(api, opts);
     registerDeviceRoutes(api, opts);
     registerSeriesRoutes(api, opts);
     registerStreamRoutes(api, { ...opts, heartbeatMs: opts.sseHeartbeatMs });

@@ -2,14 +2,30 @@
 // gateway's policy in its hooks. Transports are adapters in listeners.ts.
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
-import { rejectionTopic, parseDeviceTopic } from '../contract/topics.js';
+import { parseDeviceTopic, rejectionTopic } from '../contract/topics.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { Metrics } from '../metrics.js';
+import type { Auth } from './auth.js';
+import { canPublish, canSubscribe } from './policy.js';
+import { createPublishThrottle, type PublishLimits } from './throttle.js';
+
+export interface BrokerLimits extends PublishLimits {
+  maxTopicLength: number;
+  maxTopicLevels: number;
+  maxSubscriptions: number;
+  /** Bytes queued on a subscriber's socket past which messages to it are dropped, not waited on. */
+  slowSubscriberBytes: number;
+  /** How long a frozen subscriber may hold a write before it is disconnected. */
+  drainTimeoutMs: number;
+}
 
 export interface BrokerOptions {
   ingest: Ingest;
+  auth: Auth;
+  limits: BrokerLimits;
   metrics: Metrics;
   logger: Logger;
+  now?: () => number;
 }
 
 export type Transport = 'tcp' | 'ws';
@@ -20,36 +36,77 @@ export function transportOf(client: Client): Transport {
 }
 
 /**
- * Routes a refused telemetry publish to the publisher's rejection topic
- * instead of its subscribers: live subscribers then see exactly the readings
- * the store keeps, and the device, which MQTT 3.1.1 cannot NACK, can learn why.
+ * Sends a refused publish to the publisher's rejection topic instead of its
+ * subscribers: live subscribers then see exactly what the store keeps, and the
+ * device, which MQTT 3.1.1 cannot NACK, can learn why.
  */
-function redirectRejected(packet: PublishPacket, clientId: string, reason: string, message: string): void {
+export function redirectRejected(packet: PublishPacket, clientId: string, reason: string, message: string): void {
   const original = packet.topic;
   packet.topic = rejectionTopic(clientId);
   packet.retain = false;
   packet.payload = Buffer.from(JSON.stringify({ reason, message, topic: original }));
 }
 
-export async function createBroker({ ingest, metrics, logger }: BrokerOptions): Promise<Aedes> {
+export async function createBroker({ ingest, auth, limits, metrics, logger, now = Date.now }: BrokerOptions): Promise<Aedes> {
+  const throttle = createPublishThrottle(limits, metrics, now);
   const broker = await Aedes.createBroker({
     // Device ids may be 64 characters (DESIGN.md §2); MQTT 3.1 capped client ids at 23.
     maxClientsIdLength: 64,
-    // A subscriber that stops reading must not stall delivery to everyone else for long.
-    drainTimeout: 10_000,
+    maxTopicLevels: limits.maxTopicLevels,
+    drainTimeout: limits.drainTimeoutMs,
+    preConnect: auth.preConnect,
+    authenticate: auth.authenticate,
+
     authorizePublish(client, packet, callback) {
-      // Will messages of clients that are already gone arrive with no client.
+      // Wills of clients that are already gone, and the gateway's own messages, arrive with no client.
       if (client === null) return callback(null);
-      // `$` topics are the gateway's own [MQTT-4.7.2-1]; aedes refuses only $SYS by default.
-      if (packet.topic.startsWith('$')) return callback(new Error(`${packet.topic.split('/')[0]} topics are reserved`));
-      const deviceTopic = parseDeviceTopic(packet.topic);
-      // Validated here, before routing and before the QoS 1 PUBACK, so an
-      // acknowledged reading is already queued for the store.
-      if (deviceTopic?.kind === 'telemetry') {
-        const result = ingest.offer(client.id, packet.topic, packet.payload);
-        if (!result.ok) redirectRejected(packet, client.id, result.reason, result.message);
+      if (Buffer.byteLength(packet.topic) > limits.maxTopicLength) {
+        return callback(new Error(`topic longer than ${limits.maxTopicLength} bytes`));
       }
-      callback(null);
+      const identity = auth.identityOf(client) ?? { kind: 'anonymous' };
+      const decision = canPublish(identity, packet.topic);
+      const telemetry = parseDeviceTopic(packet.topic)?.kind === 'telemetry';
+      // A device's telemetry for another device is a data error that ingest answers like
+      // any rejection; every other forbidden publish closes the connection, as IoT Core does.
+      if (!decision.allow && !(telemetry && identity.kind === 'device')) {
+        metrics.mqttPolicyDenied.inc({ action: 'publish' });
+        return callback(new Error(decision.reason));
+      }
+      throttle(client, packet, (verdict) => {
+        if (verdict === 'disconnect') return callback(new Error('publish rate exceeded repeatedly'));
+        if (verdict === 'drop') {
+          redirectRejected(packet, client.id, 'rate_limited', `more than ${limits.publishRate} publishes per second`);
+          return callback(null);
+        }
+        // Validated before routing and before the QoS 1 PUBACK, so an acknowledged reading is already queued for the store.
+        if (telemetry) {
+          const result = ingest.offer(client.id, packet.topic, packet.payload);
+          if (!result.ok) redirectRejected(packet, client.id, result.reason, result.message);
+        }
+        callback(null);
+      });
+    },
+
+    authorizeSubscribe(client, subscription, callback) {
+      const decision = canSubscribe(auth.identityOf(client) ?? { kind: 'anonymous' }, subscription.topic);
+      const count = Object.keys((client as unknown as { subscriptions: object }).subscriptions).length;
+      if (!decision.allow || count >= limits.maxSubscriptions || Buffer.byteLength(subscription.topic) > limits.maxTopicLength) {
+        metrics.mqttPolicyDenied.inc({ action: 'subscribe' });
+        logger.debug({ clientId: client.id, topic: subscription.topic }, decision.allow ? 'subscription limit' : decision.reason);
+        // A null subscription becomes SUBACK 0x80 (failure) and the connection stays up [MQTT-3.9.3].
+        return callback(null, null);
+      }
+      callback(null, subscription);
+    },
+
+    authorizeForward(client, packet) {
+      // A subscriber that cannot keep up loses messages instead of making
+      // everyone wait for its socket to drain (aedes waits per delivery).
+      if (client.conn.writableLength > limits.slowSubscriberBytes) {
+        metrics.mqttForwardDropped.inc({ qos: String(packet.qos) });
+        return null;
+      }
+      return packet;
     },
   });
 
@@ -75,4 +132,10 @@ export function closeBroker(broker: Aedes): Promise<void> {
 export function isConnected(broker: Aedes, clientId: string): boolean {
   const { clients } = broker as unknown as { clients: Record<string, Client | undefined> };
   return clients[clientId]?.connected === true;
+}
+
+/** Closes a client's connection, e.g. after its credentials were revoked. */
+export function disconnectClient(broker: Aedes, clientId: string): void {
+  const { clients } = broker as unknown as { clients: Record<string, Client | undefined> };
+  clients[clientId]?.close();
 }

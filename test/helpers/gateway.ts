@@ -22,15 +22,31 @@ export function makeTempDir(prefix = 'gw-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/**
+ * Most suites test the data flow, not identity or quotas: they run with
+ * AUTH=off and limits out of the way. The security suites pass the defaults
+ * (or their own values) back in through `env`.
+ */
+export const TEST_DEFAULTS: Env = {
+  HOST: '127.0.0.1',
+  MQTT_PORT: '0',
+  HTTP_PORT: '0',
+  DEMO: 'off',
+  LOG_LEVEL: 'silent',
+  DASHBOARD_DIR: DASHBOARD_BUILD,
+  AUTH: 'off',
+  PUBLISH_RATE: '1000000',
+  PUBLISH_BURST: '1000000',
+  CONNECT_RATE_TOTAL: '1000000',
+  CONNECT_RATE_PER_CLIENT: '1000',
+  FLAP_MAX_CONNECTS: '1000000',
+  HTTP_RATE: '1000000',
+};
+
 export async function startTestGateway(env: Env = {}): Promise<TestGateway> {
   const dataDir = env.DATA_DIR ?? makeTempDir();
   const config = loadConfig({
-    HOST: '127.0.0.1',
-    MQTT_PORT: '0',
-    HTTP_PORT: '0',
-    DEMO: 'off',
-    LOG_LEVEL: 'silent',
-    DASHBOARD_DIR: DASHBOARD_BUILD,
+    ...TEST_DEFAULTS,
     ...env,
     DATA_DIR: dataDir,
   });

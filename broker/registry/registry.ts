@@ -1,0 +1,122 @@
+// The device registry: who may connect, with which secret. It lives in the
+// gateway's own SQLite file (DATA_DIR/registry.db) whatever the telemetry
+// store is, like IoT Core's registry is separate from where data goes.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { isValidDeviceId } from '../contract/topics.js';
+import { RequestError } from '../errors.js';
+import { generateSecret, hashSecret, verifySecret } from './secrets.js';
+
+export interface RegisteredDevice {
+  id: string;
+  createdAt: number;
+  rotatedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface Credentials {
+  id: string;
+  secret: string;
+}
+
+type Row = { id: string; salt: Buffer; hash: Buffer; created_at: number; rotated_at: number | null; revoked_at: number | null };
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS devices (
+  id TEXT PRIMARY KEY,
+  salt BLOB NOT NULL,
+  hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  rotated_at INTEGER,
+  revoked_at INTEGER
+) WITHOUT ROWID`;
+
+function toDevice(row: Row): RegisteredDevice {
+  return { id: row.id, createdAt: row.created_at, rotatedAt: row.rotated_at, revokedAt: row.revoked_at };
+}
+
+export class DeviceRegistry {
+  private readonly db: Database.Database;
+  /**
+   * id -> digest of the last secret that verified. A device reconnecting with
+   * the same secret skips scrypt; the key is per process, so the cache is
+   * worthless outside it.
+   */
+  private readonly verified = new Map<string, string>();
+  private readonly cacheKey = randomBytes(32);
+
+  constructor(file: string, private readonly now: () => number = Date.now) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.exec(SCHEMA);
+  }
+
+  private row(id: string): Row | undefined {
+    return this.db.prepare<[string], Row>('SELECT * FROM devices WHERE id = ?').get(id);
+  }
+
+  private digest(id: string, secret: string): string {
+    return createHash('sha256').update(this.cacheKey).update(id).update('\0').update(secret).digest('base64');
+  }
+
+  /** Creates a device with a fresh secret; the secret is returned once and never stored. */
+  async create(id: string): Promise<Credentials> {
+    if (!isValidDeviceId(id)) throw new RequestError('bad_device_id', 'device ids are 1-64 characters of [A-Za-z0-9_-]');
+    if (this.row(id)) throw new RequestError('device_exists', `device ${id} is already registered`, 409);
+    const secret = generateSecret();
+    const { salt, hash } = await hashSecret(secret);
+    this.db.prepare('INSERT INTO devices (id, salt, hash, created_at) VALUES (?, ?, ?, ?)').run(id, salt, hash, this.now());
+    return { id, secret };
+  }
+
+  /** A new secret for an existing device (also un-revokes it); the old one stops working at once. */
+  async rotate(id: string): Promise<Credentials> {
+    if (!this.row(id)) throw new RequestError('unknown_device', `device ${id} is not registered`, 404);
+    const secret = generateSecret();
+    const { salt, hash } = await hashSecret(secret);
+    this.db.prepare('UPDATE devices SET salt = ?, hash = ?, rotated_at = ?, revoked_at = NULL WHERE id = ?').run(salt, hash, this.now(), id);
+    this.verified.delete(id);
+    return { id, secret };
+  }
+
+  /** Creates the device, or rotates it when it exists: the demo fleet's start-up provisioning. */
+  async provision(id: string): Promise<Credentials> {
+    return this.row(id) ? this.rotate(id) : this.create(id);
+  }
+
+  revoke(id: string): RegisteredDevice {
+    const result = this.db.prepare('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.now(), id);
+    if (result.changes === 0 && !this.row(id)) throw new RequestError('unknown_device', `device ${id} is not registered`, 404);
+    this.verified.delete(id);
+    return toDevice(this.row(id)!);
+  }
+
+  list(): RegisteredDevice[] {
+    return this.db.prepare<[], Row>('SELECT * FROM devices ORDER BY id').all().map(toDevice);
+  }
+
+  get(id: string): RegisteredDevice | null {
+    const row = this.row(id);
+    return row ? toDevice(row) : null;
+  }
+
+  /** True when `id` is registered, not revoked, and `secret` is its current secret. */
+  async verify(id: string, secret: string): Promise<boolean> {
+    const row = this.row(id);
+    if (!row || row.revoked_at !== null) return false;
+    const digest = this.digest(id, secret);
+    if (this.verified.get(id) === digest) return true;
+    if (!(await verifySecret(secret, { salt: row.salt, hash: row.hash }))) return false;
+    // Re-read: a rotation or revocation may have landed while scrypt ran.
+    const current = this.row(id);
+    if (!current || current.revoked_at !== null || !current.hash.equals(row.hash)) return false;
+    this.verified.set(id, digest);
+    return true;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
