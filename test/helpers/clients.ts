@@ -48,3 +48,12 @@ export async function metricValue(httpUrl: string, name: string, labels = ''): P
   const line = text.split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}}` : `${name} `));
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
+
+/** Sum of every sample of a metric, whatever its labels. */
+export async function metricTotal(httpUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
