@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Integration suites each start real servers; two cores run two files at once at most.
     maxWorkers: 2,
+    // The fuzz test compares heap use before and after with a forced collection.
+    execArgv: ['--expose-gc'],
   },
 });
