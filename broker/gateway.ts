@@ -4,16 +4,19 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Aedes } from 'aedes';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
+import type { Reading } from './contract/telemetry.js';
 import { createApi } from './api/app.js';
 import { SeriesNotifier } from './api/notifier.js';
 import { Ingest } from './ingest/ingest.js';
+import { Spool } from './ingest/spool.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { closeBroker, createBroker, disconnectClient, isConnected } from './mqtt/broker.js';
-import { createAuth } from './mqtt/auth.js';
+import { closeBroker, publishJson } from './mqtt/broker.js';
+import { createMqttCore } from './mqtt/core.js';
 import { DeviceRegistry } from './registry/registry.js';
+import { ShadowService } from './shadow/service.js';
+import { ShadowStore } from './shadow/store.js';
 import { TokenIssuer } from './registry/tokens.js';
 import { MQTT_WS_PATH, startListeners } from './mqtt/listeners.js';
 import { createStore } from './store/create-store.js';
@@ -40,7 +43,7 @@ export interface Gateway {
   registry: DeviceRegistry;
   tokens: TokenIssuer;
   logger: Logger;
-  /** Stops input, writes every accepted reading, then closes the store. Resolves to the number of readings lost (0 unless the store is down). */
+  /** Stops input, writes every accepted reading to the store or the spool, then closes the store. Resolves to the number of readings lost (0 unless neither took them). */
   close(): Promise<number>;
 }
 
@@ -55,6 +58,11 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
   const metrics = createMetrics();
   const store = deps.store ?? createStore(config, now);
   const notifier = new SeriesNotifier();
+  const spool = await Spool.open<Reading>({
+    dir: config.spoolDir,
+    maxBytes: config.spoolMaxBytes,
+    onCorrupt: (detail) => logger.error(detail, 'a spool record failed its checksum; its readings are skipped'),
+  });
   const ingest = new Ingest({
     store,
     metrics,
@@ -63,30 +71,24 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
     flushIntervalMs: config.ingestFlushMs,
     maxReadingBytes: config.maxReadingBytes,
     maxClockSkewMs: config.maxClockSkewMs,
+    spool,
+    maxQueued: config.ingestMaxQueued,
+    retryDelayMs: config.storeRetryMs,
+    maxRetryDelayMs: config.storeRetryMaxMs,
     now,
     onStored: (result) => notifier.notify(result.series),
   });
-  const registry = new DeviceRegistry(path.join(config.dataDir, 'registry.db'), now);
+  ingest.start();
+  const registryFile = path.join(config.dataDir, 'registry.db');
+  const registry = new DeviceRegistry(registryFile, now);
   const tokens = new TokenIssuer(config.tokenTtlMs, config.tokenSecret ?? undefined, now);
-  // The auth guard reads the broker's client count, and the broker is built with the guard.
-  let broker: Aedes;
-  const auth = createAuth({
-    auth: config.auth,
-    registry,
-    tokens,
-    limits: {
-      maxConnections: config.maxConnections,
-      connectRateTotal: config.connectRateTotal,
-      connectRatePerClient: config.connectRatePerClient,
-      flapping: { maxConnects: config.flapMaxConnects, windowMs: config.flapWindowMs, banMs: config.flapBanMs },
-    },
-    connectedClients: () => broker.connectedClients,
-    metrics,
-    logger: logger.child({ component: 'auth' }),
-    now,
+  const { broker, presence, disconnectDevice } = await createMqttCore({ config, ingest, registry, tokens, metrics, logger, now });
+  const shadowStore = new ShadowStore(registryFile);
+  const shadows = new ShadowService(shadowStore, (topic, body) => publishJson(broker, topic, body), now);
+  // Shadow requests are routed like any publish (the policy has already checked them); the service answers.
+  broker.on('publish', (packet, client) => {
+    if (client) shadows.handleMqtt(packet.topic, packet.payload);
   });
-  if (!config.auth) logger.warn('AUTH=off: any client may connect without credentials; use only for local experiments');
-  broker = await createBroker({ ingest, auth, limits: config, metrics, logger: logger.child({ component: 'mqtt' }), now });
   const tls = config.tlsCert && config.tlsKey ? { cert: fs.readFileSync(config.tlsCert), key: fs.readFileSync(config.tlsKey) } : undefined;
   const api = await createApi({
     store,
@@ -100,11 +102,13 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
     registry,
     tokens,
     adminToken: config.adminToken,
-    disconnect: (id) => disconnectClient(broker, id),
+    disconnect: disconnectDevice,
     httpRate: config.httpRate,
     tls,
-    isOnline: (id) => isConnected(broker, id),
+    presence,
+    shadows,
     pendingReadings: () => ingest.pending,
+    spool: () => ingest.spool,
     now,
   });
   const listeners = await startListeners({
@@ -122,6 +126,7 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
 
   let closing: Promise<number> | null = null;
   async function close(): Promise<number> {
+    presence.shuttingDown();
     await Promise.all([listeners.close(), closeBroker(broker)]);
     const lost = await ingest.close();
     // HTTP handlers read the store, so HTTP stops before the store closes.
@@ -132,6 +137,7 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
     clearTimeout(force);
     await store.close();
     registry.close();
+    shadowStore.close();
     logger.info({ lost }, 'gateway stopped');
     return lost;
   }

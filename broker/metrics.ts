@@ -41,9 +41,34 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    readingsSpooled: new Counter({
+      name: 'gateway_readings_spooled_total',
+      help: 'Accepted readings written to the on-disk spool because the store failed or fell behind',
+      registers: [registry],
+    }),
+    readingsReplayed: new Counter({
+      name: 'gateway_readings_replayed_total',
+      help: 'Spooled readings written to the store',
+      registers: [registry],
+    }),
+    readingsRetried: new Counter({
+      name: 'gateway_readings_retried_total',
+      help: 'Readings in failed store writes, to be written again from the spool',
+      registers: [registry],
+    }),
+    spoolReadings: new Gauge({
+      name: 'gateway_spool_readings',
+      help: 'Readings in the on-disk spool, waiting for the store',
+      registers: [registry],
+    }),
+    spoolBytes: new Gauge({
+      name: 'gateway_spool_bytes',
+      help: 'Size of the on-disk spool',
+      registers: [registry],
+    }),
     ingestQueueDepth: new Gauge({
       name: 'gateway_ingest_queue_depth',
-      help: 'Accepted readings not yet committed',
+      help: 'Accepted readings waiting in memory, not yet stored or spooled',
       registers: [registry],
     }),
     mqttConnections: new Gauge({
@@ -110,6 +135,7 @@ export function createMetrics() {
   };
   for (const reason of REJECT_REASONS) metrics.readingsRejected.inc({ reason }, 0);
   metrics.readingsDropped.inc({ reason: 'store_rejected' }, 0);
+  metrics.readingsDropped.inc({ reason: 'spool_full' }, 0);
   return metrics;
 }
 

@@ -11,7 +11,10 @@ import type { TelemetryStore } from '../store/store.js';
 import type { DeviceRegistry } from '../registry/registry.js';
 import type { TokenIssuer } from '../registry/tokens.js';
 import { registerAdminRoutes } from './admin.js';
+import type { ShadowService } from '../shadow/service.js';
+import type { DevicePresence } from '../mqtt/presence.js';
 import { registerDeviceRoutes } from './devices.js';
+import { registerShadowRoutes } from './shadow.js';
 import { addRateLimit, addSecurityHeaders } from './security.js';
 import type { SeriesNotifier } from './notifier.js';
 import { registerSeriesRoutes } from './series.js';
@@ -35,10 +38,13 @@ export interface ApiOptions {
   httpRate: number;
   /** Serve HTTPS (and so WSS) with this certificate. */
   tls?: { cert: Buffer; key: Buffer };
-  /** Whether a device currently holds an MQTT connection. */
-  isOnline: (deviceId: string) => boolean;
+  /** Connection state of devices seen since start. */
+  presence: { of(deviceId: string): DevicePresence | undefined; knownDevices(): string[] };
+  shadows: ShadowService;
   /** Readings accepted by ingest and not yet committed, for /readyz. */
   pendingReadings: () => number;
+  /** The ingest spool, for /readyz: `spooling` while readings wait on disk for the store. */
+  spool: () => { spooling: boolean; readings: number; bytes: number };
   now?: () => number;
 }
 
@@ -75,13 +81,21 @@ export async function createApi(opts: ApiOptions): Promise<FastifyInstance> {
   addSecurityHeaders(app);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
+    let reachable = true;
     try {
       await opts.store.ping();
     } catch (err) {
+      reachable = false;
       reply.log.warn({ err }, 'store not ready');
-      return reply.status(503).send({ status: 'unavailable', store: opts.store.kind });
     }
-    return { status: 'ready', store: opts.store.kind, pendingReadings: opts.pendingReadings() };
+    // Degraded: telemetry is accepted and kept in the spool, but the store lags
+    // behind (or is down) until the spool is replayed. 503 whenever the store
+    // does not answer, as API reads fail then.
+    const spool = opts.spool();
+    const status = spool.spooling ? 'degraded' : reachable ? 'ready' : 'unavailable';
+    return reply.status(reachable ? 200 : 503).send({
+      status, store: opts.store.kind, pendingReadings: opts.pendingReadings(), spooledReadings: spool.readings,
+    });
   });
   app.get('/metrics', async (_request, reply) => {
     reply.type(opts.metrics.registry.contentType);
@@ -94,6 +108,7 @@ export async function createApi(opts: ApiOptions): Promise<FastifyInstance> {
       reply.header('cache-control', 'no-store');
     });
     registerAdminRoutes(api, opts);
+    registerShadowRoutes(api, opts);
     registerDeviceRoutes(api, opts);
     registerSeriesRoutes(api, opts);
     registerStreamRoutes(api, { ...opts, heartbeatMs: opts.sseHeartbeatMs });

@@ -1,6 +1,7 @@
 // The device list and downsampled history for a chart's window.
 import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../errors.js';
+import type { DevicePresence } from '../mqtt/presence.js';
 import type { TelemetryStore } from '../store/store.js';
 import { deviceParams, metricProperty, notFound, type DeviceParams } from './params.js';
 
@@ -8,9 +9,11 @@ export const HISTORY = { defaultWindowMs: 3_600_000, defaultBuckets: 600, maxBuc
 
 export interface DeviceRouteOptions {
   store: TelemetryStore;
-  isOnline: (deviceId: string) => boolean;
+  presence: { of(deviceId: string): DevicePresence | undefined; knownDevices(): string[] };
   now?: () => number;
 }
+
+const OFFLINE: DevicePresence = { online: false, connectedAt: null, disconnectedAt: null, disconnectReason: null };
 
 interface HistoryQuerystring {
   metric: string;
@@ -20,12 +23,16 @@ interface HistoryQuerystring {
 }
 
 export function registerDeviceRoutes(api: FastifyInstance, opts: DeviceRouteOptions): void {
-  const { store, isOnline } = opts;
+  const { store, presence } = opts;
   const now = opts.now ?? Date.now;
 
   api.get('/devices', async () => {
-    const devices = await store.listDevices();
-    return { devices: devices.map((d) => ({ ...d, online: isOnline(d.id) })) };
+    const stored = await store.listDevices();
+    const known = new Set(stored.map((d) => d.id));
+    // Devices that connected but stored nothing yet (a door sensor between events) are listed too.
+    const connectedOnly = presence.knownDevices().filter((id) => !known.has(id)).map((id) => ({ id, firstSeen: null, lastSeen: null, metrics: [] }));
+    const devices = [...stored, ...connectedOnly].sort((a, b) => a.id.localeCompare(b.id));
+    return { devices: devices.map((d) => ({ ...d, ...(presence.of(d.id) ?? OFFLINE) })) };
   });
 
   api.get<{ Params: DeviceParams; Querystring: HistoryQuerystring }>('/devices/:id/history', {

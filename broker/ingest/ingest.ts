@@ -1,6 +1,7 @@
 // Telemetry intake: validate a publish, count the outcome, queue valid
 // readings for the store. Storage latency never reaches the device: offer()
-// only parses and enqueues; the batcher writes in the background.
+// only parses and enqueues; the batcher writes in the background, through the
+// spool writer, which keeps batches on disk while the store is down.
 import type { Logger } from 'pino';
 import { parseTelemetry, type ParseResult, type Reading } from '../contract/telemetry.js';
 import { isRetriable } from '../errors.js';
@@ -8,6 +9,8 @@ import type { Metrics } from '../metrics.js';
 import type { TelemetryStore, WriteResult } from '../store/store.js';
 import { Batcher, type Timer } from './batcher.js';
 import { RejectLog } from './reject-log.js';
+import type { Spool } from './spool.js';
+import { SpoolWriter } from './spool-writer.js';
 
 export interface IngestOptions {
   store: TelemetryStore;
@@ -17,14 +20,23 @@ export interface IngestOptions {
   flushIntervalMs: number;
   maxReadingBytes: number;
   maxClockSkewMs: number;
+  /** Where batches wait while the store fails; opened by the caller, closed by close(). */
+  spool: Spool<Reading>;
+  /** Readings in memory beyond which batches spill to the spool although the store answers. */
+  maxQueued: number;
+  /** First delay between failed store writes; doubles per failure up to maxRetryDelayMs, with jitter. */
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
   now?: () => number;
   timer?: Timer;
+  random?: () => number;
   /** Called after each committed batch, e.g. to wake long polls and streams of the touched series. */
   onStored?: (result: WriteResult) => void;
 }
 
 export class Ingest {
   private readonly batcher: Batcher<Reading>;
+  private readonly writer: SpoolWriter;
   private readonly rejectLog: RejectLog;
   private readonly now: () => number;
 
@@ -35,15 +47,29 @@ export class Ingest {
       (e) => logger.warn({ clientId: e.clientId, reason: e.reason, suppressed: e.suppressed }, `telemetry rejected: ${e.message}`),
       this.now,
     );
+    this.writer = new SpoolWriter({
+      store: opts.store,
+      spool: opts.spool,
+      metrics,
+      logger,
+      batchSize: opts.batchSize,
+      maxQueued: opts.maxQueued,
+      backlog: () => this.batcher.size,
+      retryDelayMs: opts.retryDelayMs,
+      maxRetryDelayMs: opts.maxRetryDelayMs,
+      onStored: opts.onStored,
+      random: opts.random,
+      timer: opts.timer,
+    });
     this.batcher = new Batcher<Reading>({
       batchSize: opts.batchSize,
       flushIntervalMs: opts.flushIntervalMs,
       timer: opts.timer,
       isRetriable,
       write: (batch) => this.write(batch),
+      // The writer spools whatever the store does not take; this is a batch neither took (e.g. the disk failed).
       onWriteError: (err, size, attempt) => {
-        metrics.storeWriteErrors.inc();
-        logger.error({ err, batchSize: size, attempt }, 'store write failed; retrying');
+        logger.error({ err, batchSize: size, attempt }, 'neither the store nor the spool took a batch; it stays in memory and is retried');
       },
       onDiscard: (err, batch) => {
         metrics.readingsDropped.inc({ reason: 'store_rejected' }, batch.length);
@@ -75,9 +101,19 @@ export class Ingest {
     return result;
   }
 
-  /** Readings accepted and not yet committed. */
+  /** Replays readings an earlier run left in the spool. */
+  start(): void {
+    this.writer.start();
+  }
+
+  /** Readings accepted and waiting in memory. */
   get pending(): number {
     return this.batcher.size;
+  }
+
+  /** Readings waiting in the on-disk spool; `spooling` until the spool is replayed and writes go to the store directly again. */
+  get spool(): { spooling: boolean; readings: number; bytes: number } {
+    return { spooling: this.writer.spooling, readings: this.opts.spool.items, bytes: this.opts.spool.bytes };
   }
 
   flush(): Promise<void> {
@@ -85,8 +121,10 @@ export class Ingest {
   }
 
   /**
-   * Writes what is queued. When the store stays down past `timeoutMs`, gives
-   * up and reports how many readings were lost, loudly.
+   * Writes what is queued in memory to the store, or to the spool when the
+   * store is down; stops replaying and closes the spool, which keeps what it
+   * holds for the next start. Only when neither takes the queue within
+   * `timeoutMs` does it give up and report how many readings were lost, loudly.
    */
   async close(timeoutMs = 10_000): Promise<number> {
     let timer: NodeJS.Timeout | undefined;
@@ -95,20 +133,21 @@ export class Ingest {
     });
     const outcome = await Promise.race([this.batcher.close().then(() => 'done' as const), gaveUp]);
     clearTimeout(timer);
-    if (outcome === 'done') return 0;
-    const lost = this.batcher.dispose();
-    this.opts.metrics.readingsDropped.inc({ reason: 'shutdown' }, lost);
-    this.opts.logger.error({ lost }, 'store unavailable at shutdown; unwritten readings were lost');
+    let lost = 0;
+    if (outcome === 'timeout') {
+      lost = this.batcher.dispose();
+      this.opts.metrics.readingsDropped.inc({ reason: 'shutdown' }, lost);
+      this.opts.logger.error({ lost }, 'neither the store nor the spool took the queue at shutdown; unwritten readings were lost');
+    }
+    await this.writer.close();
+    const left = this.opts.spool.items;
+    if (left > 0) this.opts.logger.warn({ spooled: left }, 'readings remain in the spool; the next start replays them');
+    await this.opts.spool.close();
     return lost;
   }
 
   private async write(batch: Reading[]): Promise<void> {
-    const { metrics } = this.opts;
-    const endTimer = metrics.batchWriteSeconds.startTimer();
-    const result = await this.opts.store.writeBatch(batch);
-    endTimer();
-    metrics.readingsStored.inc(batch.length);
-    metrics.ingestQueueDepth.set(this.batcher.size - batch.length);
-    this.opts.onStored?.(result);
+    await this.writer.write(batch);
+    this.opts.metrics.ingestQueueDepth.set(this.batcher.size - batch.length);
   }
 }

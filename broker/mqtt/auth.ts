@@ -25,6 +25,8 @@ export interface AuthOptions {
   tokens: TokenIssuer;
   limits: ConnectLimits;
   connectedClients: () => number;
+  /** Called when a client has authenticated, before aedes registers it (and takes over an older session). */
+  onAuthenticated?: (client: Client) => void;
   metrics: Metrics;
   logger: Logger;
   now?: () => number;
@@ -57,7 +59,11 @@ export function createAuth(opts: AuthOptions) {
     callback(null, true);
   }
 
-  async function identify(client: Client, username: string | undefined, password: Buffer | undefined, done: Done): Promise<void> {
+  async function identify(client: Client, username: string | undefined, password: Buffer | undefined, settle: Done): Promise<void> {
+    const done: Done = (error, success) => {
+      if (success) opts.onAuthenticated?.(client);
+      settle(error, success);
+    };
     if (emptyPersistentId.has(client)) {
       return refuse(done, client, 'empty_client_id', CONNACK.IDENTIFIER_REJECTED, 'a persistent session needs a client id');
     }
@@ -113,3 +119,9 @@ export function createAuth(opts: AuthOptions) {
 }
 
 export type Auth = ReturnType<typeof createAuth>;
+
+/** IoT Core's principalIdentifier, as far as this gateway has one. */
+export function principalOf(identity: Identity | undefined): string {
+  if (identity?.kind === 'device') return identity.id;
+  return identity?.kind === 'viewer' ? '$viewer' : 'anonymous';
+}

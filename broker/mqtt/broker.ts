@@ -6,6 +6,7 @@ import { parseDeviceTopic, rejectionTopic } from '../contract/topics.js';
 import type { Ingest } from '../ingest/ingest.js';
 import type { Metrics } from '../metrics.js';
 import type { Auth } from './auth.js';
+import type { DisconnectReasons } from './presence.js';
 import { canPublish, canSubscribe } from './policy.js';
 import { createPublishThrottle, type PublishLimits } from './throttle.js';
 
@@ -21,6 +22,7 @@ export interface BrokerLimits extends PublishLimits {
 
 export interface BrokerOptions {
   ingest: Ingest;
+  reasons: DisconnectReasons;
   auth: Auth;
   limits: BrokerLimits;
   metrics: Metrics;
@@ -56,7 +58,7 @@ function bufferedBytes(client: Client): number {
   return conn.writableLength ?? conn._writableState?.length ?? 0;
 }
 
-export async function createBroker({ ingest, auth, limits, metrics, logger, now = Date.now }: BrokerOptions): Promise<Aedes> {
+export async function createBroker({ ingest, reasons, auth, limits, metrics, logger, now = Date.now }: BrokerOptions): Promise<Aedes> {
   const throttle = createPublishThrottle(limits, metrics, now);
   const broker = await Aedes.createBroker({
     // Device ids may be 64 characters (DESIGN.md §2); MQTT 3.1 capped client ids at 23.
@@ -79,10 +81,14 @@ export async function createBroker({ ingest, auth, limits, metrics, logger, now 
       // any rejection; every other forbidden publish closes the connection, as IoT Core does.
       if (!decision.allow && !(telemetry && identity.kind === 'device')) {
         metrics.mqttPolicyDenied.inc({ action: 'publish' });
+        reasons.mark(client, 'FORBIDDEN_ACCESS');
         return callback(new Error(decision.reason));
       }
       throttle(client, packet, (verdict) => {
-        if (verdict === 'disconnect') return callback(new Error('publish rate exceeded repeatedly'));
+        if (verdict === 'disconnect') {
+          reasons.mark(client, 'THROTTLED');
+          return callback(new Error('publish rate exceeded repeatedly'));
+        }
         if (verdict === 'drop') {
           redirectRejected(packet, client.id, 'rate_limited', `more than ${limits.publishRate} publishes per second`);
           return callback(null);
@@ -138,13 +144,11 @@ export function closeBroker(broker: Aedes): Promise<void> {
 }
 
 /** aedes keeps connected clients by id at runtime but leaves `clients` out of its types. */
-export function isConnected(broker: Aedes, clientId: string): boolean {
-  const { clients } = broker as unknown as { clients: Record<string, Client | undefined> };
-  return clients[clientId]?.connected === true;
+export function clientById(broker: Aedes, clientId: string): Client | undefined {
+  return (broker as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
 }
 
-/** Closes a client's connection, e.g. after its credentials were revoked. */
-export function disconnectClient(broker: Aedes, clientId: string): void {
-  const { clients } = broker as unknown as { clients: Record<string, Client | undefined> };
-  clients[clientId]?.close();
+/** Publishes a JSON message as the gateway itself (no client, so no policy applies). */
+export function publishJson(broker: Aedes, topic: string, body: unknown): void {
+  broker.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos: 1, retain: false, dup: false }, () => {});
 }

@@ -63,7 +63,10 @@ export function fuzzPacket(rng: Rng): { kind: FuzzKind; bytes: Buffer } {
       return { kind: 'random', bytes: randomBytes(rng, 1 + int(rng, 48)) };
     case 1: {
       const bytes = Buffer.from(validPacket(rng));
-      for (let i = 0; i < 1 + int(rng, 3); i++) bytes[int(rng, bytes.length)] ^= 1 << int(rng, 8);
+      for (let i = 0; i < 1 + int(rng, 3); i++) {
+        const at = int(rng, bytes.length);
+        bytes[at] = bytes[at]! ^ (1 << int(rng, 8));
+      }
       return { kind: 'flipped', bytes };
     }
     case 2: {

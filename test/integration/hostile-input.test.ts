@@ -39,7 +39,7 @@ describe('hostile telemetry', () => {
     const notices = collect(device);
     await device.subscribeAsync(rejectionTopic('victim'));
     await device.publishAsync(telemetryTopic('victim'), payload, { qos: 1 });
-    const notice = await waitFor(() => notices.find((m) => m.topic === rejectionTopic('victim')), { what: 'rejection notice' });
+    const notice = (await waitFor(() => notices.find((m) => m.topic === rejectionTopic('victim')), { what: 'rejection notice' }))!;
     expect(JSON.parse(notice.payload.toString())).toMatchObject({ reason, message: expect.any(String) });
     await device.unsubscribeAsync(rejectionTopic('victim'));
   });

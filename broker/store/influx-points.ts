@@ -1,0 +1,110 @@
+// How readings map onto InfluxDB's data model (measurement, tag set, field
+// set, time). One reading becomes, per metric, one point in each of two
+// measurements of the same database:
+//
+//   points   time = storage sequence (µs, see StorageClock)   tags: device, metric
+//            fields: value (float), ts, received_at, stored_at (integer ms), seq (integer, absent when null)
+//            The cursor log: `series` pages read it by time, which is commit order.
+//   history  time = the device's ts                            tags: device, metric
+//            fields: value (float)
+//            What `history` aggregates with GROUP BY time(step), bucketed by
+//            when the device measured, as SQLite buckets by ts.
+//
+// Two measurements, because InfluxDB orders and indexes points by time only:
+// a series keyed by device ts cannot answer "stored after cursor" (a reading
+// replayed from the spool, or buffered by a device, arrives with an old ts),
+// and a series keyed by storage time would put those readings in the wrong
+// history bucket. In InfluxDB a point is identified by measurement, tag set
+// and time, so in `history` a reading repeated with the same ts (a QoS 1
+// redelivery) replaces the earlier one; `points` keeps both, as SQLite does.
+import { FieldType, type IPoint, type ISchemaOptions } from 'influx';
+import type { Reading } from '../contract/telemetry.js';
+
+export const POINTS = 'points';
+export const HISTORY = 'history';
+const TAGS = ['device', 'metric'];
+
+/** Field types, so node-influx writes `ts=…i` integers and `value` always as a float (no type conflicts). */
+export function schemas(database: string): ISchemaOptions[] {
+  return [
+    {
+      database,
+      measurement: POINTS,
+      tags: TAGS,
+      fields: {
+        value: FieldType.FLOAT,
+        ts: FieldType.INTEGER,
+        seq: FieldType.INTEGER,
+        received_at: FieldType.INTEGER,
+        stored_at: FieldType.INTEGER,
+      },
+    },
+    { database, measurement: HISTORY, tags: TAGS, fields: { value: FieldType.FLOAT } },
+  ];
+}
+
+/**
+ * Hands out point times for `points`: microseconds since the epoch, strictly
+ * increasing across batches and restarts. Microseconds, not nanoseconds, so a
+ * time fits a JavaScript number exactly (2^53 µs is the year 2255) and InfluxDB
+ * can return it as a JSON number with `epoch=u`. A batch takes one time per
+ * point; the clock only runs ahead of the wall clock when more than 1,000
+ * points are stored per millisecond, and never goes back when the wall clock does.
+ */
+export class StorageClock {
+  private last = 0;
+
+  constructor(private readonly now: () => number) {}
+
+  /** Reserves `count` consecutive times; returns the first. */
+  take(count: number): number {
+    const first = Math.max(Math.floor(this.now() * 1000), this.last + 1);
+    this.last = first + count - 1;
+    return first;
+  }
+
+  /** Never hand out a time at or below one already in the database (e.g. written before a restart). */
+  advancePast(time: number): void {
+    this.last = Math.max(this.last, time);
+  }
+}
+
+export function pointCount(readings: readonly Reading[]): number {
+  let n = 0;
+  for (const r of readings) n += Object.keys(r.metrics).length;
+  return n;
+}
+
+export interface MappedBatch {
+  points: IPoint[];
+  series: Array<{ deviceId: string; metric: string }>;
+}
+
+/**
+ * Maps a batch to points. `first` is the storage time of the batch's first
+ * point (the others follow in order). History points older than
+ * `historyCutoffMs` are left out: InfluxDB would refuse them as beyond the
+ * retention policy, and that refusal fails the whole write request.
+ */
+export function toPoints(readings: readonly Reading[], first: number, storedAt: number, historyCutoffMs: number): MappedBatch {
+  const points: IPoint[] = [];
+  const touched = new Map<string, { deviceId: string; metric: string }>();
+  let time = first;
+  for (const r of readings) {
+    for (const metric in r.metrics) {
+      const value = r.metrics[metric]!;
+      const tags = { device: r.deviceId, metric };
+      points.push({
+        measurement: POINTS,
+        tags,
+        fields: { value, ts: r.ts, seq: r.seq, received_at: r.receivedAt, stored_at: storedAt },
+        timestamp: time++,
+      });
+      if (r.ts >= historyCutoffMs) {
+        points.push({ measurement: HISTORY, tags, fields: { value }, timestamp: Math.round(r.ts * 1000) });
+      }
+      touched.set(`${r.deviceId}\u0000${metric}`, { deviceId: r.deviceId, metric });
+    }
+  }
+  return { points, series: [...touched.values()] };
+}
