@@ -32,9 +32,15 @@ export interface BatcherOptions<T> {
   timer?: Timer;
 }
 
+/** Called once an item is written (no error), or when it never will be (its batch was refused for good). */
+export type Settled = (err?: unknown) => void;
+
 export class Batcher<T> {
   private pending: T[] = [];
+  /** Completion callbacks by position in `pending`; most items (QoS 0) have none. */
+  private settles: Array<Settled | undefined> = [];
   private inFlight: T[] | null = null;
+  private inFlightSettles: Array<Settled | undefined> = [];
   private running: Promise<void> | null = null;
   private timerHandle: unknown = null;
   private closed = false;
@@ -51,9 +57,10 @@ export class Batcher<T> {
     return this.pending.length + (this.inFlight?.length ?? 0);
   }
 
-  add(item: T): void {
+  add(item: T, settled?: Settled): void {
     if (this.closed) throw new Error('batcher is closed');
     this.pending.push(item);
+    this.settles.push(settled);
     if (this.pending.length >= this.opts.batchSize) this.kick();
     else if (this.timerHandle === null && this.running === null) {
       this.timerHandle = this.timer.setTimeout(() => {
@@ -83,7 +90,9 @@ export class Batcher<T> {
     this.closed = true;
     const lost = this.size;
     this.pending = [];
+    this.settles = [];
     this.inFlight = null;
+    this.inFlightSettles = [];
     this.clearTimer();
     this.wake?.();
     return lost;
@@ -105,18 +114,24 @@ export class Batcher<T> {
 
   private async drain(): Promise<void> {
     while (this.pending.length > 0 || this.inFlight) {
-      if (!this.inFlight) this.inFlight = this.pending.splice(0, this.opts.batchSize);
+      if (!this.inFlight) {
+        this.inFlight = this.pending.splice(0, this.opts.batchSize);
+        this.inFlightSettles = this.settles.splice(0, this.opts.batchSize);
+      }
       const batch = this.inFlight;
+      const settles = this.inFlightSettles;
       try {
         await this.opts.write(batch);
         this.attempt = 0;
         if (this.inFlight === batch) this.inFlight = null;
+        for (const settle of settles) settle?.();
       } catch (err) {
         this.attempt += 1;
         if (this.inFlight !== batch) return;
         if (this.opts.isRetriable && !this.opts.isRetriable(err)) {
           this.inFlight = null;
           this.opts.onDiscard?.(err, batch);
+          for (const settle of settles) settle?.(err);
           continue;
         }
         this.opts.onWriteError?.(err, batch.length, this.attempt);

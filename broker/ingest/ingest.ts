@@ -7,7 +7,7 @@ import { parseTelemetry, type ParseResult, type Reading } from '../contract/tele
 import { isRetriable } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { TelemetryStore, WriteResult } from '../store/store.js';
-import { Batcher, type Timer } from './batcher.js';
+import { Batcher, type Settled, type Timer } from './batcher.js';
 import { RejectLog } from './reject-log.js';
 import type { Spool } from './spool.js';
 import { SpoolWriter } from './spool-writer.js';
@@ -82,8 +82,10 @@ export class Ingest {
   /**
    * Validates one publish from `clientId` and queues it when valid. The result
    * tells the broker what to do with the message (route it, or refuse it).
+   * `settled` is called once the reading is in the store or the spool (or, with
+   * an error, when it never will be): the moment a QoS 1 PUBACK may go out.
    */
-  offer(clientId: string, topic: string, payload: Uint8Array | string): ParseResult {
+  offer(clientId: string, topic: string, payload: Uint8Array | string, settled?: Settled): ParseResult {
     const result = parseTelemetry(topic, payload, {
       now: this.now(),
       maxBytes: this.opts.maxReadingBytes,
@@ -91,7 +93,7 @@ export class Ingest {
       clientId,
     });
     if (result.ok) {
-      this.batcher.add(result.reading);
+      this.batcher.add(result.reading, settled);
       this.opts.metrics.readingsAccepted.inc();
       this.opts.metrics.ingestQueueDepth.set(this.batcher.size);
     } else {

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.js';
 import type { Auth } from './auth.js';
 import type { DisconnectReasons } from './presence.js';
 import { canPublish, canSubscribe } from './policy.js';
+import { Durability } from './durability.js';
 import { createPublishThrottle, type PublishLimits } from './throttle.js';
 
 export interface BrokerLimits extends PublishLimits {
@@ -60,6 +61,7 @@ function bufferedBytes(client: Client): number {
 
 export async function createBroker({ ingest, reasons, auth, limits, metrics, logger, now = Date.now }: BrokerOptions): Promise<Aedes> {
   const throttle = createPublishThrottle(limits, metrics, now);
+  const durability = new Durability();
   const broker = await Aedes.createBroker({
     // Device ids may be 64 characters (DESIGN.md §2); MQTT 3.1 capped client ids at 23.
     maxClientsIdLength: 64,
@@ -95,8 +97,12 @@ export async function createBroker({ ingest, reasons, auth, limits, metrics, log
         }
         // Validated before routing and before the QoS 1 PUBACK, so an acknowledged reading is already queued for the store.
         if (telemetry) {
-          const result = ingest.offer(client.id, packet.topic, packet.payload);
-          if (!result.ok) redirectRejected(packet, client.id, result.reason, result.message);
+          const settled = durability.track(packet);
+          const result = ingest.offer(client.id, packet.topic, packet.payload, settled);
+          if (!result.ok) {
+            durability.forget(packet);
+            redirectRejected(packet, client.id, result.reason, result.message);
+          }
         }
         callback(null);
       });
@@ -112,6 +118,10 @@ export async function createBroker({ ingest, reasons, auth, limits, metrics, log
         return callback(null, null);
       }
       callback(null, subscription);
+    },
+
+    published(packet, _client, done) {
+      durability.published(packet, done);
     },
 
     authorizeForward(client, packet) {
