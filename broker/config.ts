@@ -3,7 +3,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_NODE_ID, readCluster, type BrokerPersistence } from './config-cluster.js';
 import { ConfigError } from './errors.js';
+
+export type { BrokerPersistence } from './config-cluster.js';
 
 export type StoreKind = 'sqlite' | 'influxdb';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -50,12 +53,22 @@ export interface Config {
   mqttsPort: number;
   allowedOrigins: readonly string[];
   httpRate: number;
+  maxInFlightMessages: number;
+  shedAfterMs: number;
+  memoryLimitBytes: number;
   influx: InfluxConfig;
   spoolDir: string;
   spoolMaxBytes: number;
   ingestMaxQueued: number;
   storeRetryMs: number;
   storeRetryMaxMs: number;
+  /** Set: clustered broker (mqemitter-redis + aedes-persistence-redis); null: a single node. */
+  redisUrl: string | null;
+  /** This gateway's name among the writers of one InfluxDB database (the `node` tag). */
+  nodeId: string;
+  brokerPersistence: BrokerPersistence;
+  /** The on-disk broker persistence (`level`): $DATA_DIR/broker. */
+  brokerDir: string;
 }
 
 export interface InfluxConfig {
@@ -113,6 +126,9 @@ export const DEFAULTS = Object.freeze({
   MQTTS_PORT: '8883',
   ALLOWED_ORIGINS: '',
   HTTP_RATE: '200',
+  MAX_INFLIGHT_MESSAGES: '5000',
+  SHED_AFTER_MS: '100',
+  MEMORY_LIMIT_MB: '512',
   INFLUX_URL: 'http://localhost:8086',
   INFLUX_DATABASE: 'telemetry',
   INFLUX_USERNAME: '',
@@ -124,6 +140,9 @@ export const DEFAULTS = Object.freeze({
   INGEST_MAX_QUEUED: '100000',
   STORE_RETRY_MS: '100',
   STORE_RETRY_MAX_MS: '10000',
+  REDIS_URL: '',
+  NODE_ID: DEFAULT_NODE_ID,
+  BROKER_PERSISTENCE: '',
 } satisfies Record<string, string>);
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -133,7 +152,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 const STORES: readonly StoreKind[] = ['sqlite', 'influxdb'];
 const SWITCH: Record<string, boolean> = { on: true, off: false, true: true, false: false, '1': true, '0': false, yes: true, no: false };
 
-class Reader {
+export class Reader {
   readonly problems: string[] = [];
   constructor(private readonly env: Env) {}
 
@@ -228,11 +247,12 @@ export function loadConfig(env: Env = {}): Readonly<Config> {
   const dataDir = path.resolve(r.raw('DATA_DIR'));
   const sqlitePath = r.raw('SQLITE_PATH').replace(/^\$DATA_DIR(?=\/|$)/, dataDir);
   const spoolDir = r.raw('SPOOL_DIR').replace(/^\$DATA_DIR(?=\/|$)/, dataDir);
+  const store = r.oneOf('STORE', STORES);
   const config: Config = {
     host: r.raw('HOST'),
     mqttPort: r.int('MQTT_PORT', 0, 65535),
     httpPort: r.int('HTTP_PORT', 0, 65535),
-    store: r.oneOf('STORE', STORES),
+    store,
     dataDir,
     sqlitePath: sqlitePath === ':memory:' ? sqlitePath : path.resolve(sqlitePath),
     dashboardDir: path.resolve(r.raw('DASHBOARD_DIR')),
@@ -270,12 +290,16 @@ export function loadConfig(env: Env = {}): Readonly<Config> {
     mqttsPort: r.int('MQTTS_PORT', 0, 65535),
     allowedOrigins: r.list('ALLOWED_ORIGINS'),
     httpRate: r.number('HTTP_RATE', 1, 1_000_000),
+    maxInFlightMessages: r.int('MAX_INFLIGHT_MESSAGES', 100, 10_000_000),
+    shedAfterMs: r.int('SHED_AFTER_MS', 1, 60_000),
+    memoryLimitBytes: r.int('MEMORY_LIMIT_MB', 64, 1_048_576) * 2 ** 20,
     influx: Object.freeze(readInflux(r)),
     spoolDir: path.resolve(spoolDir),
     spoolMaxBytes: r.int('SPOOL_MAX_BYTES', 1_048_576, Number.MAX_SAFE_INTEGER),
     ingestMaxQueued: r.int('INGEST_MAX_QUEUED', 1, 10_000_000),
     storeRetryMs: r.int('STORE_RETRY_MS', 1, 60_000),
     storeRetryMaxMs: r.int('STORE_RETRY_MAX_MS', 1, 3_600_000),
+    ...readCluster(r, dataDir, store),
   };
   if ((config.tlsCert === null) !== (config.tlsKey === null)) r.problems.push('TLS_CERT and TLS_KEY must be set together');
   for (const file of [config.tlsCert, config.tlsKey]) {

@@ -14,6 +14,7 @@ import { Spool } from './ingest/spool.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { closeBroker, publishJson } from './mqtt/broker.js';
 import { createMqttCore } from './mqtt/core.js';
+import { openBrokerBackend } from './mqtt/persistence.js';
 import { DeviceRegistry } from './registry/registry.js';
 import { ShadowService } from './shadow/service.js';
 import { ShadowStore } from './shadow/store.js';
@@ -56,6 +57,10 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
   const logger = deps.logger ?? pino({ level: config.logLevel });
   const now = deps.now ?? Date.now;
   const metrics = createMetrics();
+  // Sessions, retained messages and wills: on disk (one node) or in Redis (cluster), see mqtt/persistence.ts.
+  // First, so that LevelDB's lock refuses a second gateway on this DATA_DIR before it touches the spool.
+  const backend = await openBrokerBackend(config, logger.child({ component: 'persistence' }));
+  logger.info({ persistence: backend.kind, nodeId: config.nodeId, cluster: config.redisUrl !== null }, 'broker persistence open');
   const store = deps.store ?? createStore(config, now);
   const notifier = new SeriesNotifier();
   const spool = await Spool.open<Reading>({
@@ -82,7 +87,7 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
   const registryFile = path.join(config.dataDir, 'registry.db');
   const registry = new DeviceRegistry(registryFile, now);
   const tokens = new TokenIssuer(config.tokenTtlMs, config.tokenSecret ?? undefined, now);
-  const { broker, presence, disconnectDevice } = await createMqttCore({ config, ingest, registry, tokens, metrics, logger, now });
+  const { broker, presence, admission, memory, disconnectDevice } = await createMqttCore({ config, ingest, registry, tokens, metrics, logger, now, backend });
   const shadowStore = new ShadowStore(registryFile);
   const shadows = new ShadowService(shadowStore, (topic, body) => publishJson(broker, topic, body), now);
   // Shadow requests are routed like any publish (the policy has already checked them); the service answers.
@@ -107,6 +112,7 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
     tls,
     presence,
     shadows,
+    topShedders: () => admission.topShedders(),
     pendingReadings: () => ingest.pending,
     spool: () => ingest.spool,
     now,
@@ -128,6 +134,7 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
   async function close(): Promise<number> {
     presence.shuttingDown();
     await Promise.all([listeners.close(), closeBroker(broker)]);
+    await backend.close();
     const lost = await ingest.close();
     // HTTP handlers read the store, so HTTP stops before the store closes.
     // Connections that never sent a request count as neither idle nor busy in
@@ -138,6 +145,8 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
     await store.close();
     registry.close();
     shadowStore.close();
+    memory.stop();
+    admission.close();
     logger.info({ lost }, 'gateway stopped');
     return lost;
   }

@@ -3,11 +3,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REJECT_REASONS } from './contract/telemetry.js';
 
+/** Live figures owned by other components, read when /metrics is scraped. */
+export interface MetricSources {
+  admission?: () => { inFlight: number; waiting: number };
+}
+
 export function createMetrics() {
   const registry = new Registry();
+  const sources: MetricSources = {};
   collectDefaultMetrics({ register: registry, prefix: 'gateway_process_' });
   const metrics = {
     registry,
+    sources,
     readingsAccepted: new Counter({
       name: 'gateway_readings_accepted_total',
       help: 'Telemetry readings that passed validation and were queued for the store',
@@ -105,9 +112,38 @@ export function createMetrics() {
       labelNames: ['action'] as const,
       registers: [registry],
     }),
+    mqttDropped: new Counter({
+      name: 'gateway_mqtt_dropped_total',
+      help: 'Publishes shed at the edge, never routed or stored, by QoS and reason (rate_limited, overload)',
+      labelNames: ['qos', 'reason'] as const,
+      registers: [registry],
+    }),
+    memoryPressure: new Gauge({
+      name: 'gateway_memory_pressure',
+      help: '1 while the process is above 90% of MEMORY_LIMIT_MB and sheds or holds back publishes',
+      registers: [registry],
+    }),
+    mqttInFlight: new Gauge({
+      name: 'gateway_mqtt_inflight_messages',
+      help: 'Publishes being routed, and QoS 1/2 publishes waiting for a slot',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        const stats = sources.admission?.();
+        if (!stats) return;
+        this.set({ state: 'routing' }, stats.inFlight);
+        this.set({ state: 'waiting' }, stats.waiting);
+      },
+    }),
+    mqttAdmissionWaits: new Counter({
+      name: 'gateway_mqtt_admission_waits_total',
+      help: 'Publishes that had to wait for a routing slot (overload backpressure), by QoS',
+      labelNames: ['qos'] as const,
+      registers: [registry],
+    }),
     mqttThrottled: new Counter({
       name: 'gateway_mqtt_throttled_total',
-      help: 'Publishes over the per-connection rate: QoS 0 dropped, QoS 1/2 delayed, repeat offenders disconnected',
+      help: 'Publishes over the per-connection rate: QoS 1/2 delayed, repeat QoS 0 offenders disconnected',
       labelNames: ['qos', 'action'] as const,
       registers: [registry],
     }),
@@ -134,6 +170,7 @@ export function createMetrics() {
     }),
   };
   for (const reason of REJECT_REASONS) metrics.readingsRejected.inc({ reason }, 0);
+  for (const reason of ['rate_limited', 'overload']) metrics.mqttDropped.inc({ qos: '0', reason }, 0);
   metrics.readingsDropped.inc({ reason: 'store_rejected' }, 0);
   metrics.readingsDropped.inc({ reason: 'spool_full' }, 0);
   return metrics;

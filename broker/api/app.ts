@@ -15,6 +15,7 @@ import type { ShadowService } from '../shadow/service.js';
 import type { DevicePresence } from '../mqtt/presence.js';
 import { registerDeviceRoutes } from './devices.js';
 import { registerShadowRoutes } from './shadow.js';
+import { registerGatewayStats } from './gateway-stats.js';
 import { addRateLimit, addSecurityHeaders } from './security.js';
 import type { SeriesNotifier } from './notifier.js';
 import { registerSeriesRoutes } from './series.js';
@@ -41,6 +42,8 @@ export interface ApiOptions {
   /** Connection state of devices seen since start. */
   presence: { of(deviceId: string): DevicePresence | undefined; knownDevices(): string[] };
   shadows: ShadowService;
+  /** Clients that lost the most QoS 0 messages to overload. */
+  topShedders: () => Array<{ clientId: string; shed: number }>;
   /** Readings accepted by ingest and not yet committed, for /readyz. */
   pendingReadings: () => number;
   /** The ingest spool, for /readyz: `spooling` while readings wait on disk for the store. */
@@ -109,6 +112,7 @@ export async function createApi(opts: ApiOptions): Promise<FastifyInstance> {
     });
     registerAdminRoutes(api, opts);
     registerShadowRoutes(api, opts);
+    registerGatewayStats(api, opts);
     registerDeviceRoutes(api, opts);
     registerSeriesRoutes(api, opts);
     registerStreamRoutes(api, { ...opts, heartbeatMs: opts.sseHeartbeatMs });

@@ -12,8 +12,12 @@ export const deviceParams = {
 
 export const metricProperty = { type: 'string', pattern: METRIC_NAME_PATTERN.source } as const;
 
-/** Cursors are opaque to clients; the store validates their form. */
-export const cursorProperty = { type: 'string', maxLength: 64 } as const;
+/**
+ * Cursors are opaque to clients; the store validates their form. The
+ * InfluxDB store's carry one position per gateway that wrote the series
+ * (store/influx-cursor.ts: at most 64 of about 80 characters).
+ */
+export const cursorProperty = { type: 'string', maxLength: 8192 } as const;
 
 export interface DeviceParams {
   id: string;

@@ -8,7 +8,9 @@ import type { Metrics } from '../metrics.js';
 import type { Auth } from './auth.js';
 import type { DisconnectReasons } from './presence.js';
 import { canPublish, canSubscribe } from './policy.js';
+import type { Admission } from './admission.js';
 import { Durability } from './durability.js';
+import type { BrokerBackend } from './persistence.js';
 import { createPublishThrottle, type PublishLimits } from './throttle.js';
 
 export interface BrokerLimits extends PublishLimits {
@@ -24,11 +26,14 @@ export interface BrokerLimits extends PublishLimits {
 export interface BrokerOptions {
   ingest: Ingest;
   reasons: DisconnectReasons;
+  admission: Admission;
   auth: Auth;
   limits: BrokerLimits;
   metrics: Metrics;
   logger: Logger;
   now?: () => number;
+  /** Sessions, retained messages and the message bus (broker/mqtt/persistence.ts); absent: aedes' in-memory defaults. */
+  backend?: Pick<BrokerBackend, 'persistence' | 'mq'>;
 }
 
 export type Transport = 'tcp' | 'ws';
@@ -59,13 +64,27 @@ function bufferedBytes(client: Client): number {
   return conn.writableLength ?? conn._writableState?.length ?? 0;
 }
 
-export async function createBroker({ ingest, reasons, auth, limits, metrics, logger, now = Date.now }: BrokerOptions): Promise<Aedes> {
+export async function createBroker({ ingest, reasons, auth, admission, limits, metrics, logger, now = Date.now, backend }: BrokerOptions): Promise<Aedes> {
   const throttle = createPublishThrottle(limits, metrics, now);
   const durability = new Durability();
+  /** QoS 0 dropped at the edge: `shed` makes the patched aedes end the publish unrouted (patches/aedes+1.2.0.patch). */
+  const shed = (packet: PublishPacket, reason: 'rate_limited' | 'overload', callback: (err: null) => void) => {
+    (packet as PublishPacket & { shed?: boolean }).shed = true;
+    metrics.mqttDropped.inc({ qos: '0', reason });
+    callback(null);
+  };
   const broker = await Aedes.createBroker({
     // Device ids may be 64 characters (DESIGN.md §2); MQTT 3.1 capped client ids at 23.
     maxClientsIdLength: 64,
+    persistence: backend?.persistence,
+    mq: backend?.mq,
     maxTopicLevels: limits.maxTopicLevels,
+    // No queue inside mqemitter: with a concurrency limit it queues without
+    // bound and drains that queue recursively (a stack overflow under load,
+    // upstream mqemitter PR #204) and, when a delivery completes synchronously,
+    // reuses a fastparallel holder still in use, stalling every slot. Admission
+    // (admission.ts) bounds the messages in flight instead, before aedes sees them.
+    concurrency: 0,
     drainTimeout: limits.drainTimeoutMs,
     preConnect: auth.preConnect,
     authenticate: auth.authenticate,
@@ -91,20 +110,19 @@ export async function createBroker({ ingest, reasons, auth, limits, metrics, log
           reasons.mark(client, 'THROTTLED');
           return callback(new Error('publish rate exceeded repeatedly'));
         }
-        if (verdict === 'drop') {
-          redirectRejected(packet, client.id, 'rate_limited', `more than ${limits.publishRate} publishes per second`);
-          return callback(null);
-        }
-        // Validated before routing and before the QoS 1 PUBACK, so an acknowledged reading is already queued for the store.
-        if (telemetry) {
-          const settled = durability.track(packet);
-          const result = ingest.offer(client.id, packet.topic, packet.payload, settled);
-          if (!result.ok) {
-            durability.forget(packet);
-            redirectRejected(packet, client.id, result.reason, result.message);
+        if (verdict === 'drop') return shed(packet, 'rate_limited', callback);
+        admission.request(client, packet, () => {
+          // Validated before routing and before the QoS 1 PUBACK, so an acknowledged reading is already queued for the store.
+          if (telemetry) {
+            const settled = durability.track(packet);
+            const result = ingest.offer(client.id, packet.topic, packet.payload, settled);
+            if (!result.ok) {
+              durability.forget(packet);
+              redirectRejected(packet, client.id, result.reason, result.message);
+            }
           }
-        }
-        callback(null);
+          callback(null);
+        }, () => shed(packet, 'overload', callback));
       });
     },
 
@@ -121,6 +139,7 @@ export async function createBroker({ ingest, reasons, auth, limits, metrics, log
     },
 
     published(packet, _client, done) {
+      admission.routed(packet);
       durability.published(packet, done);
     },
 
@@ -135,6 +154,8 @@ export async function createBroker({ ingest, reasons, auth, limits, metrics, log
     },
   });
 
+  // aedes reports persistence failures (e.g. Redis unreachable while it expires old wills) as 'error' events.
+  (broker as NodeJS.EventEmitter).on('error', (err: Error) => logger.error({ err }, 'broker persistence error'));
   const connections = metrics.mqttConnections;
   broker.on('client', (client) => connections.inc({ transport: transportOf(client) }));
   broker.on('clientDisconnect', (client) => connections.dec({ transport: transportOf(client) }));

@@ -9,13 +9,18 @@ import type { Metrics } from '../metrics.js';
 import type { DeviceRegistry } from '../registry/registry.js';
 import type { TokenIssuer } from '../registry/tokens.js';
 import { createAuth, principalOf, type Auth } from './auth.js';
+import { MemoryGuard } from '../memory-guard.js';
+import { Admission } from './admission.js';
 import { clientById, createBroker } from './broker.js';
+import type { BrokerBackend } from './persistence.js';
 import { DisconnectReasons, Presence } from './presence.js';
 
 export interface MqttCore {
   broker: Aedes;
   auth: Auth;
   presence: Presence;
+  admission: Admission;
+  memory: MemoryGuard;
   /** Closes a device's connection because its credentials changed (revoked or rotated). */
   disconnectDevice(deviceId: string): void;
 }
@@ -28,9 +33,11 @@ export interface MqttCoreOptions {
   metrics: Metrics;
   logger: Logger;
   now: () => number;
+  /** The broker's persistence and message bus (broker/mqtt/persistence.ts). */
+  backend?: BrokerBackend;
 }
 
-export async function createMqttCore({ config, ingest, registry, tokens, metrics, logger, now }: MqttCoreOptions): Promise<MqttCore> {
+export async function createMqttCore({ config, ingest, registry, tokens, metrics, logger, now, backend }: MqttCoreOptions): Promise<MqttCore> {
   const reasons = new DisconnectReasons();
   // The guard reads the broker's client count and tells presence about takeovers; both exist only after the broker.
   const late: { broker?: Aedes; presence?: Presence } = {};
@@ -51,7 +58,17 @@ export async function createMqttCore({ config, ingest, registry, tokens, metrics
     now,
   });
   if (!config.auth) logger.warn('AUTH=off: any client may connect without credentials; use only for local experiments');
-  const broker = await createBroker({ ingest, reasons, auth, limits: config, metrics, logger: logger.child({ component: 'mqtt' }), now });
+  const admission = new Admission({
+    maxInFlight: config.maxInFlightMessages,
+    shedAfterMs: config.shedAfterMs,
+    pressure: () => memory.pressure,
+    onWait: (qos) => metrics.mqttAdmissionWaits.inc({ qos: String(qos) }),
+    now,
+  });
+  const memory = new MemoryGuard(config.memoryLimitBytes, metrics, () => admission.drain());
+  memory.start();
+  metrics.sources.admission = () => admission.stats;
+  const broker = await createBroker({ ingest, reasons, auth, admission, limits: config, metrics, logger: logger.child({ component: 'mqtt' }), now, backend });
   const presence = new Presence(broker, reasons, (client) => principalOf(auth.identityOf(client)), now);
   late.broker = broker;
   late.presence = presence;
@@ -59,6 +76,8 @@ export async function createMqttCore({ config, ingest, registry, tokens, metrics
     broker,
     auth,
     presence,
+    admission,
+    memory,
     disconnectDevice(deviceId) {
       const client = clientById(broker, deviceId);
       if (!client) return;

@@ -60,6 +60,16 @@ function guardPacketSize(client: Client, max: number, metrics: Metrics): void {
   };
 }
 
+/**
+ * Raises only the write side's mark: Node's server options set both sides, and
+ * a 4 MiB read mark would hand aedes tens of thousands of packets per read.
+ * The streams' constructors are not ours (net.Server, websocket-stream), so
+ * the state is set after the fact.
+ */
+function raiseWriteMark(stream: Duplex): void {
+  (stream as unknown as { _writableState: { highWaterMark: number } })._writableState.highWaterMark = SOCKET_HIGH_WATER_MARK;
+}
+
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
@@ -87,14 +97,17 @@ function listen(server: net.Server, port: number, host: string): Promise<net.Add
 
 export async function startListeners(opts: ListenerOptions): Promise<Listeners> {
   const { broker, httpServer, maxPacketBytes, metrics } = opts;
-  const handle = (stream: Duplex, req?: IncomingMessage) => guardPacketSize(broker.handle(stream, req), maxPacketBytes, metrics);
+  const handle = (stream: Duplex, req?: IncomingMessage) => {
+    raiseWriteMark(stream);
+    guardPacketSize(broker.handle(stream, req), maxPacketBytes, metrics);
+  };
 
-  const tcp = net.createServer({ highWaterMark: SOCKET_HIGH_WATER_MARK }, (socket) => handle(socket));
+  const tcp = net.createServer((socket) => handle(socket));
   const servers: net.Server[] = [tcp];
   const mqtt = await listen(tcp, opts.mqttPort, opts.host);
   let mqtts: net.AddressInfo | null = null;
   if (opts.mqtts) {
-    const secure = tls.createServer({ cert: opts.mqtts.cert, key: opts.mqtts.key, highWaterMark: SOCKET_HIGH_WATER_MARK }, (socket) => handle(socket));
+    const secure = tls.createServer({ cert: opts.mqtts.cert, key: opts.mqtts.key }, (socket) => handle(socket));
     servers.push(secure);
     mqtts = await listen(secure, opts.mqtts.port, opts.host);
   }
@@ -102,9 +115,6 @@ export async function startListeners(opts: ListenerOptions): Promise<Listeners> 
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPacketBytes + 8 });
   wss.on('connection', (ws, req: IncomingMessage) => {
     const stream = websocketStream(ws as never);
-    // websocket-stream builds its Transform with the default 16 KiB mark and no
-    // option to change it; raise it like the TCP sockets' (see SOCKET_HIGH_WATER_MARK).
-    (stream as unknown as { _writableState: { highWaterMark: number } })._writableState.highWaterMark = SOCKET_HIGH_WATER_MARK;
     // A socket error is the client's problem; aedes sees the stream close.
     stream.on('error', () => stream.destroy());
     handle(stream, req);

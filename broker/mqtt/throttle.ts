@@ -1,5 +1,5 @@
 // Per-connection publish rate limit (IoT Core: 100 publishes/s per
-// connection). QoS 0 over the rate is dropped and counted; QoS 1 and 2 are
+// connection). QoS 0 over the rate is dropped (the caller counts it); QoS 1 and 2 are
 // held back instead: aedes reads a client's next packets only when the
 // current ones are handled, so holding the callback slows the publisher
 // through TCP backpressure without losing anything acknowledged.
@@ -41,7 +41,6 @@ export function createPublishThrottle(limits: PublishLimits, metrics: Metrics, n
     const state = stateOf(client);
     if (state.bucket.take()) return decide('pass');
     if (packet.qos === 0) {
-      metrics.mqttThrottled.inc({ qos: '0', action: 'dropped' });
       if (!state.excess.take()) {
         metrics.mqttThrottled.inc({ qos: '0', action: 'disconnected' });
         return decide('disconnect');

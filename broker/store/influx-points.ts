@@ -2,27 +2,30 @@
 // set, time). One reading becomes, per metric, one point in each of two
 // measurements of the same database:
 //
-//   points   time = storage sequence (µs, see StorageClock)   tags: device, metric
+//   points   time = storage sequence (µs, see StorageClock)   tags: device, metric, node
 //            fields: value (float), ts, received_at, stored_at (integer ms), seq (integer, absent when null)
-//            The cursor log: `series` pages read it by time, which is commit order.
+//            The cursor log: `series` pages read it by time, which is commit
+//            order per node (the gateway that wrote it, influx-cursor.ts).
 //   history  time = the device's ts                            tags: device, metric
-//            fields: value (float)
+//            fields: value (float), seq (integer, absent when null)
 //            What `history` aggregates with GROUP BY time(step), bucketed by
-//            when the device measured, as SQLite buckets by ts.
+//            when the device measured, as SQLite buckets by ts; and what a
+//            gateway asks before writing, to store a reading that comes again
+//            only once (influx-dedup.ts). No node tag: whichever gateway
+//            stores a reading, it is the same history point.
 //
 // Two measurements, because InfluxDB orders and indexes points by time only:
 // a series keyed by device ts cannot answer "stored after cursor" (a reading
 // replayed from the spool, or buffered by a device, arrives with an old ts),
 // and a series keyed by storage time would put those readings in the wrong
 // history bucket. In InfluxDB a point is identified by measurement, tag set
-// and time, so in `history` a reading repeated with the same ts (a QoS 1
-// redelivery) replaces the earlier one; `points` keeps both, as SQLite does.
+// and time, so in `history` a reading repeated with the same ts replaces the
+// earlier one.
 import { FieldType, type IPoint, type ISchemaOptions } from 'influx';
 import type { Reading } from '../contract/telemetry.js';
 
 export const POINTS = 'points';
 export const HISTORY = 'history';
-const TAGS = ['device', 'metric'];
 
 /** Field types, so node-influx writes `ts=…i` integers and `value` always as a float (no type conflicts). */
 export function schemas(database: string): ISchemaOptions[] {
@@ -30,7 +33,7 @@ export function schemas(database: string): ISchemaOptions[] {
     {
       database,
       measurement: POINTS,
-      tags: TAGS,
+      tags: ['device', 'metric', 'node'],
       fields: {
         value: FieldType.FLOAT,
         ts: FieldType.INTEGER,
@@ -39,7 +42,7 @@ export function schemas(database: string): ISchemaOptions[] {
         stored_at: FieldType.INTEGER,
       },
     },
-    { database, measurement: HISTORY, tags: TAGS, fields: { value: FieldType.FLOAT } },
+    { database, measurement: HISTORY, tags: ['device', 'metric'], fields: { value: FieldType.FLOAT, seq: FieldType.INTEGER } },
   ];
 }
 
@@ -76,7 +79,9 @@ export function pointCount(readings: readonly Reading[]): number {
 }
 
 export interface MappedBatch {
+  /** Written first: a history point, which marks a reading as stored, must never exist without its `points` entry. */
   points: IPoint[];
+  history: IPoint[];
   series: Array<{ deviceId: string; metric: string }>;
 }
 
@@ -86,8 +91,9 @@ export interface MappedBatch {
  * `historyCutoffMs` are left out: InfluxDB would refuse them as beyond the
  * retention policy, and that refusal fails the whole write request.
  */
-export function toPoints(readings: readonly Reading[], first: number, storedAt: number, historyCutoffMs: number): MappedBatch {
+export function toPoints(readings: readonly Reading[], first: number, storedAt: number, historyCutoffMs: number, node: string): MappedBatch {
   const points: IPoint[] = [];
+  const history: IPoint[] = [];
   const touched = new Map<string, { deviceId: string; metric: string }>();
   let time = first;
   for (const r of readings) {
@@ -96,15 +102,15 @@ export function toPoints(readings: readonly Reading[], first: number, storedAt: 
       const tags = { device: r.deviceId, metric };
       points.push({
         measurement: POINTS,
-        tags,
+        tags: { ...tags, node },
         fields: { value, ts: r.ts, seq: r.seq, received_at: r.receivedAt, stored_at: storedAt },
         timestamp: time++,
       });
       if (r.ts >= historyCutoffMs) {
-        points.push({ measurement: HISTORY, tags, fields: { value }, timestamp: Math.round(r.ts * 1000) });
+        history.push({ measurement: HISTORY, tags, fields: { value, seq: r.seq }, timestamp: Math.round(r.ts * 1000) });
       }
       touched.set(`${r.deviceId}\u0000${metric}`, { deviceId: r.deviceId, metric });
     }
   }
-  return { points, series: [...touched.values()] };
+  return { points, history, series: [...touched.values()] };
 }

@@ -5,38 +5,49 @@
 //
 // Cursor semantics (the same as SQLite's: pass back the cursor, get every
 // point stored since, exactly once). InfluxDB has no row ids and no
-// transactions, so the cursor is a point's time in `points`, which this store
-// assigns itself as a storage sequence (StorageClock). "time > cursor" is exact
-// because of three rules:
-//   1. Times grow in commit order. This process is the only writer, the ingest
-//      path has one batch in flight, and a failed batch is retried before any
-//      later one (the spool keeps order), so no point is ever committed with a
-//      time below one already committed.
-//   2. Readers see only committed batches: every read is bounded by
-//      `time <= committed`, the last time of the last acknowledged write.
-//      InfluxDB makes a write visible field by field and series by series,
-//      and a failed write may be half applied; a reader that saw part of an
-//      unacknowledged batch could step past points that appear later.
-//   3. A retried batch keeps its times. A write whose answer was lost may have
-//      been applied; writing it again with the same times overwrites the same
-//      points (InfluxDB identifies a point by series and time), so a retry
-//      never duplicates. The store knows a retry by its content (the spool
-//      writer retries a failed batch alone, exactly as it was). The first
-//      batch after a restart starts above the newest time in the database.
-// Several gateways writing one database would break rule 1 (each has its own
-// clock and commits independently). That needs a `node` tag on every point
-// and a cursor with one position per node; this store supports one writing
-// gateway per database.
+// transactions, so a point's position is its time in `points`, which each
+// gateway assigns itself as a storage sequence (StorageClock) and tags with
+// its `node` id; the cursor holds one position per node (influx-cursor.ts).
+// "time > position" is exact per node because of four rules:
+//   1. A node's times grow in its commit order. The ingest path has one batch
+//      in flight, and a failed batch is retried before any later one (the
+//      spool keeps order), so no point is committed with a time below one
+//      the same node committed before. Other nodes' clocks do not matter:
+//      their points are paged by their own positions.
+//   2. A node's readers see its own batches only once they are acknowledged:
+//      its reads of its own points are bounded by `time <= committed`, the
+//      last time of its last acknowledged write. A failed write may be half
+//      applied; a reader that saw part of it could step past points that
+//      appear later.
+//   3. Readers of other nodes' points cannot know those acknowledgements.
+//      They rely on InfluxDB applying one request to a shard at once, so the
+//      points of one series from one batch become visible together, field by
+//      field: a row with a field still missing ends a node's page there. The
+//      one gap left: a batch whose points straddle a shard-group boundary and
+//      fail on the later shard only.
+//   4. A retried batch keeps its times and its points. A write whose answer
+//      was lost may have been applied; writing it again with the same times
+//      overwrites the same points (InfluxDB identifies a point by series and
+//      time), so a retry never duplicates. The store knows a retry by its
+//      content (the spool writer retries a failed batch alone, exactly as it
+//      was). The first batch after a restart starts above the newest time in
+//      the database.
+// Readings that come again (a retransmission after a crash, on this gateway
+// or another) are left out before writing: influx-dedup.ts.
 import type { InfluxDB } from 'influx';
 import type { Reading } from '../contract/telemetry.js';
-import { RequestError, StoreError } from '../errors.js';
+import { StoreError } from '../errors.js';
 import type {
   DeviceSummary, HistoryBucket, HistoryQuery, SeriesPage, SeriesQuery, TelemetryStore, WriteResult,
 } from './store.js';
+import { mergeAfter, mergeNewest, parseCursor, type NodeRow } from './influx-cursor.js';
+import { duplicateQueries, freshReadings, storedKeys } from './influx-dedup.js';
 import { HISTORY, POINTS, StorageClock, pointCount, toPoints } from './influx-points.js';
 import { createClient, setUp, toStoreError, type InfluxConnection, type Setup } from './influx-setup.js';
 
 export interface InfluxStoreOptions extends InfluxConnection {
+  /** This gateway's `node` tag (NODE_ID): unique among the gateways writing the database. */
+  node: string;
   now?: () => number;
 }
 
@@ -51,25 +62,34 @@ interface RawResult {
 }
 type Row = Record<string, number | null>;
 
-const CURSOR_PATTERN = /^\d{1,16}$/;
 /** History points older than the retention window, with this margin, are not written (InfluxDB would refuse them). */
 const RETENTION_MARGIN_MS = 60_000;
-
-function parseCursor(cursor: string): number {
-  const value = Number(cursor);
-  if (!CURSOR_PATTERN.test(cursor) || !Number.isSafeInteger(value)) {
-    throw new RequestError('bad_cursor', 'cursor must be a value returned by a previous request');
-  }
-  return value;
-}
+/** Fields every `points` row has once its batch is fully visible (rule 3); `seq` may be absent. */
+const REQUIRED = ['value', 'ts', 'received_at', 'stored_at'] as const;
 
 function rows(series: RawSeries): Row[] {
   return series.values.map((values) => Object.fromEntries(series.columns.map((c, i) => [c, values[i] as number | null])));
 }
 
-/** Device ids and metric names are validated patterns; they are escaped anyway. */
+/** Device ids, metric names and node ids are validated patterns; they are escaped anyway. */
 function str(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** Node ids are `[A-Za-z0-9_.-]`: only the dot is special in a regex. */
+function escapeRegex(node: string): string {
+  return node.replace(/\./g, '\\.');
+}
+
+/** A node's rows in time order, up to the first one with a field still missing (rule 3). */
+function visible(found: Row[]): Row[] {
+  const end = found.findIndex((r) => REQUIRED.some((field) => r[field] === null || r[field] === undefined));
+  return end === -1 ? found : found.slice(0, end);
+}
+
+interface Plan {
+  fresh: Reading[];
+  first: number;
 }
 
 export class InfluxStore implements TelemetryStore {
@@ -78,10 +98,10 @@ export class InfluxStore implements TelemetryStore {
   private readonly now: () => number;
   private readonly clock: StorageClock;
   private setup: Promise<Setup> | null = null;
-  /** Time of the last point of the last acknowledged write: reads never go past it (rule 2). */
+  /** Time of the last point of this node's last acknowledged write: its own points are read up to here (rule 2). */
   private committed = 0;
-  /** The last failed batch and its times, reused when it comes back (rule 3). */
-  private failed: { key: string; first: number } | null = null;
+  /** The last failed batch, and the readings and times it was written with, reused when it comes back (rule 4). */
+  private failed: { key: string; plan: Plan } | null = null;
   /** Series known to have points, so an empty page need not ask whether the series exists. */
   private readonly known = new Set<string>();
   private closed = false;
@@ -97,8 +117,9 @@ export class InfluxStore implements TelemetryStore {
     if (this.closed) return Promise.reject(new StoreError('influxdb store is closed', false));
     this.setup ??= (async () => {
       const setup = await setUp(this.influx, this.opts);
-      const newest = await this.raw(setup, `SELECT "value" FROM ${setup.prefix}${POINTS} ORDER BY time DESC LIMIT 1`, 'u');
-      const time = Number(newest[0]?.series?.[0]?.values[0]?.[0] ?? 0);
+      const [newest] = await this.raw(setup, `SELECT "value" FROM ${setup.prefix}${POINTS} ORDER BY time DESC LIMIT 1`, 'u');
+      // Above every node's newest point, not only this node's: a restarted node never reuses a time.
+      const time = Number(newest?.series?.[0]?.values[0]?.[0] ?? 0);
       this.clock.advancePast(time);
       this.committed = Math.max(this.committed, time);
       return setup;
@@ -126,60 +147,90 @@ export class InfluxStore implements TelemetryStore {
     return answer.results;
   }
 
-  async writeBatch(readings: readonly Reading[]): Promise<WriteResult> {
-    const setup = await this.ready();
-    const count = pointCount(readings);
-    const key = this.failed ? JSON.stringify(readings) : '';
-    const first = this.failed?.key === key ? this.failed.first : this.clock.take(count);
-    const storedAt = this.now();
-    const cutoff = setup.keepMs > 0 ? storedAt - setup.keepMs + RETENTION_MARGIN_MS : 0;
-    const { points, series } = toPoints(readings, first, storedAt, cutoff);
+  private async write(setup: Setup, points: Parameters<InfluxDB['writePoints']>[0], what: string): Promise<void> {
+    if (points.length === 0) return;
     try {
       await this.influx.writePoints(points, { precision: 'u', retentionPolicy: setup.retentionPolicy });
     } catch (err) {
-      this.failed = { key: key || JSON.stringify(readings), first };
-      const error = toStoreError(err, `write of ${readings.length} readings`);
+      const error = toStoreError(err, what);
       if (/database not found/.test(error.message)) this.setup = null;
       throw error;
     }
+  }
+
+  /** The batch without the readings already stored, by this or any node (influx-dedup.ts). */
+  private async fresh(setup: Setup, readings: readonly Reading[], cutoff: number): Promise<Reading[]> {
+    const queries = duplicateQueries(readings, setup.prefix, cutoff);
+    if (queries.length === 0) return [...readings];
+    return freshReadings(readings, storedKeys(await this.raw(setup, queries, 'ms')));
+  }
+
+  async writeBatch(readings: readonly Reading[]): Promise<WriteResult> {
+    const setup = await this.ready();
+    const storedAt = this.now();
+    const cutoff = setup.keepMs > 0 ? storedAt - setup.keepMs + RETENTION_MARGIN_MS : 0;
+    const key = this.failed ? JSON.stringify(readings) : '';
+    let plan = this.failed?.key === key ? this.failed.plan : null;
+    if (!plan) {
+      const fresh = await this.fresh(setup, readings, cutoff);
+      plan = { fresh, first: this.clock.take(pointCount(fresh)) };
+    }
+    const { points, history, series } = toPoints(plan.fresh, plan.first, storedAt, cutoff, this.opts.node);
+    try {
+      // `points` first: a history point marks its reading as stored (influx-dedup.ts).
+      await this.write(setup, points, `write of ${readings.length} readings`);
+      await this.write(setup, history, `history write of ${readings.length} readings`);
+    } catch (err) {
+      this.failed = { key: key || JSON.stringify(readings), plan };
+      throw err;
+    }
     this.failed = null;
-    this.committed = Math.max(this.committed, first + count - 1);
+    if (points.length > 0) this.committed = Math.max(this.committed, plan.first + points.length - 1);
     for (const s of series) this.known.add(`${s.deviceId}\u0000${s.metric}`);
     return { storedAt, series };
   }
 
-  private where(deviceId: string, metric: string | null): string {
-    const device = `"device" = ${str(deviceId)}`;
-    return `${metric === null ? device : `${device} AND "metric" = ${str(metric)}`} AND time <= ${this.committed}u`;
-  }
-
-  /** Whether the series has committed points: decides between an empty page and `null` (unknown series). */
+  /** Whether the series has points: decides between an empty page and `null` (unknown series). */
   private async exists(setup: Setup, deviceId: string, metric: string): Promise<boolean> {
     const key = `${deviceId}\u0000${metric}`;
     if (this.known.has(key)) return true;
-    const [result] = await this.raw(setup, `SELECT "value" FROM ${setup.prefix}${POINTS} WHERE ${this.where(deviceId, metric)} ORDER BY time DESC LIMIT 1`, 'u');
+    const [result] = await this.raw(setup,
+      `SELECT "value" FROM ${setup.prefix}${POINTS} WHERE "device" = ${str(deviceId)} AND "metric" = ${str(metric)} LIMIT 1`, 'u');
     const found = (result?.series?.length ?? 0) > 0;
     if (found) this.known.add(key);
     return found;
   }
 
   async querySeries(q: SeriesQuery): Promise<SeriesPage | null> {
-    const after = q.after === undefined ? undefined : parseCursor(q.after);
+    const positions = q.after === undefined ? null : parseCursor(q.after);
     const setup = await this.ready();
-    const range = after === undefined ? '' : ` AND time > ${after}u`;
-    // Without a cursor: the newest `limit` points, read backwards and turned around.
-    const order = after === undefined ? 'DESC' : 'ASC';
-    const [result] = await this.raw(setup,
-      `SELECT "value", "ts", "seq", "received_at", "stored_at" FROM ${setup.prefix}${POINTS}
-       WHERE ${this.where(q.deviceId, q.metric)}${range} ORDER BY time ${order} LIMIT ${q.limit}`, 'u');
-    const found = result?.series?.[0] ? rows(result.series[0]) : [];
-    if (order === 'DESC') found.reverse();
-    if (found.length === 0 && !(await this.exists(setup, q.deviceId, q.metric))) return null;
-    const cursors = found.map((r) => String(r.time));
+    const self = this.opts.node;
+    const select = (where: string, extra = '') => `SELECT "value", "ts", "seq", "received_at", "stored_at" FROM ${setup.prefix}${POINTS}
+      WHERE "device" = ${str(q.deviceId)} AND "metric" = ${str(q.metric)} AND ${where}${extra}
+      ORDER BY time ${positions ? 'ASC' : 'DESC'} LIMIT ${q.limit}`;
+    const bound = (node: string) => (node === self ? ` AND time <= ${this.committed}u` : '');
+    // One statement per node the cursor names (and this one), from its position; one for every
+    // other node, from the start (the cursor says none of their points was delivered yet).
+    const named = [...new Set([self, ...(positions?.keys() ?? [])])];
+    const statements = named.map((node) => select(`"node" = ${str(node)}`, `${bound(node)}${positions?.get(node) ? ` AND time > ${positions.get(node)}u` : ''}`));
+    statements.push(select(`"node" !~ /^(?:${named.map(escapeRegex).join('|')})$/`, ' GROUP BY "node"'));
+    const results = await this.raw(setup, statements, 'u');
+    const found: NodeRow<Row>[] = [];
+    const floors = new Map<string, number>();
+    results.forEach((result, i) => {
+      for (const series of result.series ?? []) {
+        const node = named[i] ?? series.tags?.node ?? '';
+        const all = rows(series).sort((a, b) => a.time! - b.time!);
+        if (all.length > 0) floors.set(node, all[0]!.time! - 1);
+        for (const row of visible(all)) found.push({ node, time: row.time!, row });
+      }
+    });
+    const page = positions ? mergeAfter(positions, found, q.limit) : mergeNewest(found, q.limit, floors);
+    if (page.rows.length === 0 && !(await this.exists(setup, q.deviceId, q.metric))) return null;
     return {
-      points: found.map((r) => [r.ts!, r.value!, r.seq ?? null, r.received_at!, r.stored_at!]),
-      cursors,
-      cursor: cursors.at(-1) ?? String(after ?? 0),
+      points: page.rows.map((r) => [r.ts!, r.value!, r.seq ?? null, r.received_at!, r.stored_at!]),
+      cursors: page.cursors,
+      cursor: page.cursor,
     };
   }
 
@@ -204,14 +255,13 @@ export class InfluxStore implements TelemetryStore {
   }
 
   /**
-   * Devices from the first and the newest committed point of each series:
-   * InfluxDB answers `LIMIT 1` per group from the ends of each series, without
-   * scanning them. First seen is the first point still retained.
+   * Devices from the first and the newest point of each series, whichever
+   * node wrote them: InfluxDB answers `LIMIT 1` per group from the ends of
+   * each series, without scanning them. First seen is the first point still retained.
    */
   private async devices(deviceId: string | null): Promise<DeviceSummary[]> {
     const setup = await this.ready();
-    const where = deviceId === null ? `time <= ${this.committed}u` : this.where(deviceId, null);
-    const from = `FROM ${setup.prefix}${POINTS} WHERE ${where}`;
+    const from = `FROM ${setup.prefix}${POINTS}${deviceId === null ? '' : ` WHERE "device" = ${str(deviceId)}`}`;
     const [newest, oldest] = await this.raw(setup, [
       `SELECT "received_at" ${from} GROUP BY "device", "metric" ORDER BY time DESC LIMIT 1`,
       `SELECT "received_at" ${from} GROUP BY "device" ORDER BY time ASC LIMIT 1`,

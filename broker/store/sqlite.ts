@@ -1,5 +1,5 @@
 // The embedded default store: one SQLite file in WAL mode, one transaction per
-// batch, one row per (reading, metric). The cursor is the row id of `points`:
+// batch, one row per (reading, metric), at most one per (series, ts, seq). The cursor is the row id of `points`:
 // AUTOINCREMENT ids are never reused and this process is the only writer, so
 // ids grow in commit order and "id > cursor" can neither skip nor repeat a row.
 import fs from 'node:fs';
@@ -69,7 +69,9 @@ export class SqliteStore implements TelemetryStore {
       insertSeries: this.db.prepare('INSERT OR IGNORE INTO series (device_id, metric) VALUES (?, ?)'),
       findSeries: this.db.prepare<[string, string], { id: number }>('SELECT id FROM series WHERE device_id = ? AND metric = ?'),
       insertPoint: this.db.prepare(
-        'INSERT INTO points (series_id, ts, value, seq, received_at, stored_at) VALUES (?, ?, ?, ?, ?, ?)',
+        // A reading stored before (same series, ts and seq) is skipped: see migration 2.
+        `INSERT INTO points (series_id, ts, value, seq, received_at, stored_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (series_id, ts, seq) DO NOTHING`,
       ),
       upsertDevice: this.db.prepare(
         `INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?)

@@ -74,11 +74,10 @@ describe('ingest', () => {
 
   it('keeps all 1,000 acknowledged QoS 1 readings across a clean shutdown', async () => {
     const dataDir = makeTempDir();
-    gw = await startTestGateway({ DATA_DIR: dataDir, INGEST_FLUSH_MS: '60000', INGEST_BATCH_SIZE: '100000' });
+    gw = await startTestGateway({ DATA_DIR: dataDir });
     const device = await connectClient(gw.mqttUrl, { clientId: 'burst-1' });
     await Promise.all(Array.from({ length: 1000 }, (_, i) => publishReading(device, 'burst-1', i + 1, 1)));
     await device.endAsync();
-    // Nothing has been flushed yet: the batch is only written by close().
     await gw.close({ keepData: true });
 
     const db = new Database(path.join(dataDir, 'telemetry.db'), { readonly: true });
@@ -88,5 +87,21 @@ describe('ingest', () => {
 
     gw = await startTestGateway({ DATA_DIR: dataDir });
     expect(await seriesSeqs(gw.httpUrl, 'burst-1')).toHaveLength(1000);
+  });
+
+  it('writes accepted readings whose PUBACK is still pending when the gateway shuts down', async () => {
+    const dataDir = makeTempDir();
+    // No batch is written before close(): the acknowledgements are held, and close() must still write the queue.
+    gw = await startTestGateway({ DATA_DIR: dataDir, INGEST_FLUSH_MS: '60000', INGEST_BATCH_SIZE: '100000' });
+    const device = await connectClient(gw.mqttUrl, { clientId: 'burst-2', reconnectPeriod: 0 });
+    device.on('error', () => {});
+    for (let i = 1; i <= 20; i++) void publishReading(device, 'burst-2', i, 1).catch(() => {});
+    await waitFor(async () => (await metricValue(gw!.httpUrl, 'gateway_readings_accepted_total')) === 20, { what: '20 accepted' });
+    expect(await metricValue(gw.httpUrl, 'gateway_readings_stored_total')).toBe(0);
+    await gw.close({ keepData: true });
+    device.end(true);
+
+    gw = await startTestGateway({ DATA_DIR: dataDir });
+    expect(await seriesSeqs(gw.httpUrl, 'burst-2')).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 });

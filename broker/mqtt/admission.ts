@@ -1,0 +1,142 @@
+// Admission control for publishes: at most `maxInFlight` messages are being
+// routed at once; the rest wait in one FIFO queue. aedes reads a client's
+// next packets only after the current ones are handled, so waiting here is
+// TCP backpressure on exactly the publishers that cause the load, and it
+// bounds what aedes and mqemitter queue in memory, which upstream does not.
+// QoS 1/2 waits as long as it takes (nothing acknowledged is ever dropped);
+// QoS 0 waits at most `shedAfterMs` and is then shed at the edge, counted per
+// reason and per client, never silently.
+import type { Client, PublishPacket } from 'aedes';
+
+interface Waiting {
+  packet: object;
+  go: () => void;
+  /** Present for QoS 0: called instead of `go` once the deadline has passed. */
+  shed?: () => void;
+  clientId: string;
+  deadline: number;
+}
+
+export interface AdmissionOptions {
+  maxInFlight: number;
+  /** Counts each publish that has to wait, by QoS. */
+  onWait?: (qos: number) => void;
+  /** Longest a QoS 0 publish waits for a slot before it is shed. */
+  shedAfterMs: number;
+  /** True while memory is short: admit nothing new until it is not. */
+  pressure?: () => boolean;
+  now?: () => number;
+  maxTrackedClients?: number;
+}
+
+const MAX_PATIENCE_MS = 1_000;
+
+export class Admission {
+  private inFlight = 0;
+  private queue: Waiting[] = [];
+  private head = 0;
+  private readonly admitted = new WeakSet<object>();
+  /** QoS 0 shed per client id, for the dashboard's "who is dropping" table; bounded. */
+  private readonly shedByClient = new Map<string, number>();
+  /**
+   * How long each flooding client's QoS 0 currently waits before it is shed:
+   * doubled on every shed, up to a second, back to the base once one of its
+   * messages is admitted. A longer wait holds its batch longer, and aedes reads
+   * nothing more from it meanwhile, so a flooder costs less parsing per second.
+   */
+  private readonly patience = new WeakMap<Client, number>();
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly now: () => number;
+  private readonly pressure: () => boolean;
+
+  constructor(private readonly opts: AdmissionOptions) {
+    this.now = opts.now ?? Date.now;
+    this.pressure = opts.pressure ?? (() => false);
+    // Expired QoS 0 must be shed even when nothing is being routed to drain the queue.
+    this.sweeper = setInterval(() => this.drain(), Math.max(10, opts.shedAfterMs / 2));
+    this.sweeper.unref();
+  }
+
+  private get waitingCount(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Admits `packet` now (`go`), later, or sheds a QoS 0 one that waited too long (`shed`). */
+  request(client: Client, packet: PublishPacket, go: () => void, shed: () => void): void {
+    if (this.inFlight < this.opts.maxInFlight && this.waitingCount === 0 && !this.pressure()) {
+      this.patience.delete(client);
+      return this.enter(packet, go);
+    }
+    this.opts.onWait?.(packet.qos);
+    if (packet.qos !== 0) return void this.queue.push({ packet, go, clientId: client.id, deadline: Infinity });
+    const wait = this.patience.get(client) ?? this.opts.shedAfterMs;
+    const onShed = () => {
+      this.patience.set(client, Math.min(MAX_PATIENCE_MS, wait * 2));
+      shed();
+    };
+    // Every waiting message is a parsed packet in memory: past twice the routing
+    // capacity, QoS 0 is shed on arrival instead of queued.
+    if (this.waitingCount >= this.opts.maxInFlight * 2) {
+      this.countShed(client.id);
+      return onShed();
+    }
+    this.queue.push({ packet, go, shed: onShed, clientId: client.id, deadline: this.now() + wait });
+  }
+
+  /** The `published` hook: the packet has been routed, its slot is free. */
+  routed(packet: object): void {
+    if (!this.admitted.delete(packet)) return;
+    this.inFlight -= 1;
+    this.drain();
+  }
+
+  /** Lets waiting publishes in while there is room, and sheds QoS 0 past its deadline. */
+  drain(): void {
+    const t = this.now();
+    while (this.waitingCount > 0) {
+      const next = this.queue[this.head]!;
+      if (next.shed && next.deadline <= t) {
+        this.take();
+        this.countShed(next.clientId);
+        next.shed();
+        continue;
+      }
+      if (this.inFlight >= this.opts.maxInFlight || this.pressure()) break;
+      this.take();
+      this.enter(next.packet, next.go);
+    }
+  }
+
+  get stats(): { inFlight: number; waiting: number } {
+    return { inFlight: this.inFlight, waiting: this.waitingCount };
+  }
+
+  /** Clients that lost the most QoS 0 messages to overload, most first. */
+  topShedders(limit = 10): Array<{ clientId: string; shed: number }> {
+    return [...this.shedByClient].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([clientId, shed]) => ({ clientId, shed }));
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Dequeues by moving a head index (Array#shift is O(n) on a long queue), compacting now and then. */
+  private take(): void {
+    this.head += 1;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private enter(packet: object, go: () => void): void {
+    this.inFlight += 1;
+    this.admitted.add(packet);
+    go();
+  }
+
+  private countShed(clientId: string): void {
+    if (!this.shedByClient.has(clientId) && this.shedByClient.size >= (this.opts.maxTrackedClients ?? 10_000)) return;
+    this.shedByClient.set(clientId, (this.shedByClient.get(clientId) ?? 0) + 1);
+  }
+}
