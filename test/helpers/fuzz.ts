@@ -3,19 +3,8 @@
 // and CONNECT floods. Seeded, so a failing run can be replayed.
 import mqttPacket from 'mqtt-packet';
 
-export type Rng = () => number;
-
-/** mulberry32: small, fast, good enough to pick fuzz cases. */
-export function seeded(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as seeded, type Rng } from '../../devices/rng.js';
+import type { Rng } from '../../devices/rng.js';
 
 const int = (rng: Rng, n: number) => Math.floor(rng() * n);
 
