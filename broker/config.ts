@@ -81,8 +81,13 @@ export interface InfluxConfig {
   timeoutMs: number;
 }
 
-/** Built dashboard bundle, next to the compiled gateway: dist/broker/config.js -> dist/dashboard. */
-const BUNDLED_DASHBOARD = fileURLToPath(new URL('../dashboard/', import.meta.url));
+/**
+ * The built dashboard: next to the compiled gateway (dist/broker/config.js ->
+ * dist/dashboard), and in dist/ too when the gateway runs from source (tsx).
+ */
+const BUNDLED_DASHBOARD = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/broker/') ? '../dashboard/' : '../dist/dashboard/', import.meta.url),
+);
 
 export const DEFAULTS = Object.freeze({
   HOST: '127.0.0.1',

@@ -11,7 +11,8 @@ export interface MetricSources {
 export function createMetrics() {
   const registry = new Registry();
   const sources: MetricSources = {};
-  collectDefaultMetrics({ register: registry, prefix: 'gateway_process_' });
+  // Node's default metrics under the gateway's prefix: gateway_process_cpu_seconds_total, gateway_nodejs_eventloop_lag_seconds, ...
+  collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
   const metrics = {
     registry,
     sources,

@@ -40,7 +40,7 @@ export function createChart(container: HTMLElement, opts: ChartOptions): Chart {
     container,
   );
 
-  // Follow the panel's width so two (later four) panels share the row evenly.
+  // Follow the panel's width, so the 2x2 grid of panels shares the page evenly at any window size.
   const resize = new ResizeObserver(() => {
     const width = Math.max(container.clientWidth, 200);
     if (width !== plot.width) plot.setSize({ width, height: opts.height });

@@ -29,7 +29,18 @@ export function formatCount(count: number, perSecond: number | null): string {
   return perSecond === null ? String(count) : `${count} · ${perSecond.toFixed(1)}/s`;
 }
 
-/** Bytes with their recent rate, e.g. `12.3 kB · 120 B/s`. */
-export function formatByteCount(bytes: number, perSecond: number | null): string {
-  return perSecond === null ? formatBytes(bytes) : `${formatBytes(bytes)} · ${formatBytes(perSecond)}/s`;
+/** A byte rate, e.g. `120 B/s`. */
+export function formatRate(bytesPerSecond: number): string {
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** A share 0..1 as a whole percentage; a dash when undefined. */
+export function formatPercent(share: number | null): string {
+  return share === null ? NO_VALUE : `${Math.round(share * 100)} %`;
+}
+
+/** A ratio such as updates per request: one decimal below 10, whole numbers above. */
+export function formatRatio(value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return NO_VALUE;
+  return value < 10 ? value.toFixed(1) : String(Math.round(value));
 }

@@ -7,7 +7,7 @@ import type { SourceTarget } from './source.js';
 export interface DashboardHook {
   /** The device and metric the panels show, null while there is none. */
   readonly target: SourceTarget | null;
-  /** Keyed by panel id (`live`, `poll`, ...). */
+  /** Keyed by method id (`short-poll`, `long-poll`, `sse`, `mqtt-ws`). */
   readonly panels: Readonly<Record<string, PanelSnapshot>>;
 }
 

@@ -1,37 +1,28 @@
-// Entry point: builds the panels from PANELS, keeps the device and metric
-// pickers in step with GET /api/devices, and exposes a read-only test hook.
-import { dashboardClientId, liveSource, mqttUrlFor } from './live-source.js';
+// Entry point: one panel per method in METHODS, the device and metric pickers
+// kept in step with GET /api/devices, the short-poll interval control, pausing
+// in background tabs, the comparison under the panels, and a read-only test hook.
+import { browserWebSocket, connectEventSource, resourceTimingMeter } from './browser-io.js';
+import { comparisonRows, hopRows } from './comparison.js';
+import { renderComparison, renderHops } from './comparison-view.js';
 import { fetchDevices, resolveTarget, sameTarget, type DeviceInfo, type Wanted } from './devices.js';
 import { installHook } from './hook.js';
-import { Panel, type PanelLimits, type PanelSpec } from './panel.js';
-import { pollSource, type SourceTarget } from './source.js';
+import { dashboardClientId, mqttUrlFor } from './live-source.js';
+import { createSource, DEFAULT_SETTINGS, METHODS, type MethodSettings, type SourceIo } from './methods.js';
+import { Panel } from './panel.js';
+import type { PanelLimits } from './panel-model.js';
+import type { SourceTarget } from './source.js';
 
-const POLL_INTERVAL_MS = 1000;
+/** Non-blank, non-comment lines of each source module, counted by scripts/build-dashboard.mjs. */
+declare const __CLIENT_LINES__: Record<string, number>;
+
 const DEVICES_REFRESH_MS = 3000;
-const FIGURES_TICK_MS = 1000;
+const FIGURES_TICK_MS = 500;
+// 2000 points is over three minutes at 10 updates/s; the window caps slower series at five minutes.
 const LIMITS: PanelLimits = { capacity: 2000, windowMs: 5 * 60_000, delaySamples: 600, rateWindowMs: 10_000 };
+const POLL_RANGE_S = { min: 0.1, max: 60 };
 
-/** One entry per delivery method; order is left to right. */
-const PANELS: PanelSpec[] = [
-  {
-    id: 'live',
-    title: 'Live · MQTT over WebSocket',
-    how: 'The broker pushes each reading the moment the device publishes it; nothing is read from the store.',
-    color: '#1f6feb',
-    create: (target, handlers) =>
-      liveSource({ ...target, url: mqttUrlFor(location), clientId: dashboardClientId() }, handlers),
-  },
-  {
-    id: 'poll',
-    title: `Polling · GET /series every ${POLL_INTERVAL_MS / 1000} s`,
-    how: 'Asks for the points stored after its cursor; the delay includes ingest batching, the store and the wait for the next request.',
-    color: '#d9480f',
-    create: (target, handlers) => pollSource({ ...target, baseUrl: '', intervalMs: POLL_INTERVAL_MS }, handlers),
-  },
-];
-
-function element<T extends HTMLElement>(selector: string): T {
-  const el = document.querySelector<T>(selector);
+function element<T extends HTMLElement>(selector: string, root: ParentNode = document): T {
+  const el = root.querySelector<T>(selector);
   if (!el) throw new Error(`index.html lacks ${selector}`);
   return el;
 }
@@ -41,17 +32,58 @@ const metricSelect = element<HTMLSelectElement>('#metric');
 const notice = element<HTMLElement>('#notice');
 const template = element<HTMLTemplateElement>('#panel-template');
 const panelsRoot = element<HTMLElement>('#panels');
-
-const panels = PANELS.map((spec) => {
-  const root = (template.content.firstElementChild as HTMLElement).cloneNode(true) as HTMLElement;
-  panelsRoot.append(root);
-  return new Panel(spec, root, LIMITS);
-});
+const comparisonBody = element<HTMLElement>('#comparison tbody');
+const hopsRoot = element<HTMLElement>('#hops');
+const pollTemplate = element<HTMLTemplateElement>('#poll-interval-template');
 
 const query = new URLSearchParams(location.search);
+const requestedPoll = Number(query.get('poll'));
+let pollIntervalMs = requestedPoll >= POLL_RANGE_S.min && requestedPoll <= POLL_RANGE_S.max ? requestedPoll * 1000 : 1000;
+
+const io: SourceIo = {
+  http: { baseUrl: '', fetch: globalThis.fetch.bind(globalThis), meter: resourceTimingMeter(), now: Date.now },
+  mqttUrl: mqttUrlFor(location),
+  clientId: dashboardClientId,
+  sse: connectEventSource,
+  ws: browserWebSocket,
+};
+const settings: MethodSettings = { ...DEFAULT_SETTINGS, pollIntervalMs: () => pollIntervalMs, limit: LIMITS.capacity };
+
+const panels = METHODS.map((info) => {
+  const root = (template.content.firstElementChild as HTMLElement).cloneNode(true) as HTMLElement;
+  panelsRoot.append(root);
+  return new Panel({ info, create: (target, handlers) => createSource(info.id, target, io, settings, handlers) }, root, LIMITS);
+});
+
 let wanted: Wanted = { deviceId: query.get('device'), metric: query.get('metric') };
 let devices: DeviceInfo[] = [];
 let target: SourceTarget | null = null;
+
+function updateUrl(): void {
+  const params = new URLSearchParams();
+  if (target) {
+    params.set('device', target.deviceId);
+    params.set('metric', target.metric);
+  }
+  if (pollIntervalMs !== 1000) params.set('poll', String(pollIntervalMs / 1000));
+  history.replaceState(null, '', `?${params}`);
+}
+
+// The short-poll panel gets its interval control; the source reads the interval before every wait.
+const pollPanel = panels.find((p) => p.id === 'short-poll')!;
+const pollControl = (pollTemplate.content.firstElementChild as HTMLElement).cloneNode(true) as HTMLElement;
+element('[data-field="controls"]', pollPanel.root).append(pollControl);
+const pollInput = element<HTMLInputElement>('input', pollControl);
+Object.assign(pollInput, { min: String(POLL_RANGE_S.min), max: String(POLL_RANGE_S.max), value: String(pollIntervalMs / 1000) });
+pollInput.addEventListener('change', () => {
+  const seconds = Number(pollInput.value);
+  if (!(seconds >= POLL_RANGE_S.min && seconds <= POLL_RANGE_S.max)) {
+    pollInput.value = String(pollIntervalMs / 1000);
+    return;
+  }
+  pollIntervalMs = Math.round(seconds * 1000);
+  updateUrl();
+});
 
 /** Replaces a select's options only when they changed, so an open dropdown is not reset every refresh. */
 function setOptions(select: HTMLSelectElement, options: [value: string, label: string][], selected: string | null): void {
@@ -71,7 +103,7 @@ function apply(): void {
   if (sameTarget(next, target)) return;
   target = next;
   for (const panel of panels) panel.setTarget(target);
-  if (target) history.replaceState(null, '', `?${new URLSearchParams({ device: target.deviceId, metric: target.metric })}`);
+  updateUrl();
 }
 
 async function refreshDevices(): Promise<void> {
@@ -84,6 +116,12 @@ async function refreshDevices(): Promise<void> {
   apply();
 }
 
+function renderComparisonSection(): void {
+  const figures = new Map(panels.map((p) => [p.id, p.figures()]));
+  renderComparison(comparisonBody, comparisonRows(METHODS, figures, __CLIENT_LINES__));
+  renderHops(hopsRoot, hopRows(METHODS, figures));
+}
+
 deviceSelect.addEventListener('change', () => {
   wanted = { deviceId: deviceSelect.value, metric: target?.metric ?? wanted.metric };
   apply();
@@ -92,6 +130,13 @@ metricSelect.addEventListener('change', () => {
   wanted = { deviceId: target?.deviceId ?? deviceSelect.value, metric: metricSelect.value };
   apply();
 });
+// A background tab draws no frames and its timers are throttled: stop asking, and catch up when it is back.
+document.addEventListener('visibilitychange', () => {
+  for (const panel of panels) {
+    if (document.visibilityState === 'hidden') panel.pause();
+    else panel.resume();
+  }
+});
 
 installHook({ target: () => target, panels: () => panels.map((p) => [p.id, p.snapshot()]) });
 
@@ -99,4 +144,5 @@ void refreshDevices();
 setInterval(() => void refreshDevices(), DEVICES_REFRESH_MS);
 setInterval(() => {
   for (const panel of panels) panel.tick();
+  renderComparisonSection();
 }, FIGURES_TICK_MS);

@@ -1,40 +1,15 @@
-// One comparison panel: a source feeding a ring buffer feeding a chart, with
-// the delay from the device's timestamp to the frame that drew the point.
-// Panels are built from a spec, so the realtime lab adds methods by adding specs.
+// One method's panel: a source feeding the model's buffer feeding a chart,
+// measuring each point from the device's timestamp to the frame that drew it.
 import { createChart, type Chart } from './chart.js';
-import { formatByteCount, formatCount, formatMs } from './format.js';
-import { SeriesBuffer } from './series.js';
-import type { Source, SourceCounters, SourceFactory, SourcePoint, SourceStatus, SourceTarget } from './source.js';
+import { formatBytes, formatCount, formatMs, formatPercent, formatRatio, formatRate } from './format.js';
+import type { MethodInfo } from './methods.js';
+import { PanelModel, type PanelFigures, type PanelLimits } from './panel-model.js';
+import type { Source, SourceFactory, SourcePoint, SourceStatus, SourceTarget } from './source.js';
 import { emptyCounters } from './source.js';
-import {
-  pushBounded,
-  ratePerSecond,
-  summarizeDelays,
-  trimSamples,
-  type CounterSample,
-  type DelaySummary,
-} from './stats.js';
 
 export interface PanelSpec {
-  /** Key in the test hook and the panel's `data-panel`. */
-  id: string;
-  title: string;
-  /** One line on how the method delivers, shown under the title. */
-  how: string;
-  /** Line colour. */
-  color: string;
+  info: MethodInfo;
   create: SourceFactory;
-}
-
-export interface PanelLimits {
-  /** Points the chart keeps. */
-  capacity: number;
-  /** Time span the chart keeps, ms before its newest point. */
-  windowMs: number;
-  /** Delay samples the percentiles are taken over. */
-  delaySamples: number;
-  /** Span the rates are averaged over, ms. */
-  rateWindowMs: number;
 }
 
 /** What the panel has drawn and counted; read by the test hook. */
@@ -44,13 +19,12 @@ export interface PanelSnapshot {
   /** Points in the chart's buffer, i.e. drawn or about to be. */
   points: number;
   seqs: (number | null)[];
-  delays: DelaySummary;
-  counters: SourceCounters;
+  figures: PanelFigures;
 }
 
 export class Panel {
   readonly id: string;
-  private readonly buffer: SeriesBuffer;
+  readonly model: PanelModel;
   private chart: Chart | null = null;
   private source: Source | null = null;
   private status: SourceStatus = 'idle';
@@ -59,22 +33,19 @@ export class Panel {
   private pending: SourcePoint[] = [];
   private drawing: SourcePoint[] = [];
   private frame = 0;
-  private delays: number[] = [];
-  private pointSamples: CounterSample[] = [];
-  private byteSamples: CounterSample[] = [];
 
   constructor(
     private readonly spec: PanelSpec,
-    private readonly root: HTMLElement,
-    private readonly limits: PanelLimits,
+    readonly root: HTMLElement,
+    limits: PanelLimits,
     private readonly now: () => number = Date.now,
   ) {
-    this.id = spec.id;
-    this.buffer = new SeriesBuffer({ capacity: limits.capacity, windowMs: limits.windowMs });
-    root.dataset.panel = spec.id;
-    root.style.setProperty('--panel-color', spec.color);
-    this.field('title').textContent = spec.title;
-    this.field('how').textContent = spec.how;
+    this.id = spec.info.id;
+    this.model = new PanelModel(spec.info.path, limits);
+    root.dataset.panel = spec.info.id;
+    root.style.setProperty('--panel-color', spec.info.color);
+    this.field('title').textContent = spec.info.title;
+    this.field('how').textContent = spec.info.how;
     this.render();
   }
 
@@ -86,19 +57,16 @@ export class Panel {
     this.chart = null;
     cancelAnimationFrame(this.frame);
     this.frame = 0;
-    this.buffer.clear();
+    this.model.reset();
     this.pending = [];
     this.drawing = [];
-    this.delays = [];
-    this.pointSamples = [];
-    this.byteSamples = [];
     this.setStatus('idle', 'choose a device');
     if (target === null) return;
 
     this.chart = createChart(this.field('chart'), {
       label: `${target.deviceId} · ${target.metric}`,
-      stroke: this.spec.color,
-      height: 260,
+      stroke: this.spec.info.color,
+      height: 170,
       onDraw: () => this.onDraw(),
     });
     // Callbacks of a replaced source are ignored: it may still deliver one in-flight answer.
@@ -114,12 +82,20 @@ export class Panel {
     source.start();
   }
 
+  /** The tab went to the background: no frames are drawn there, so stop asking until it is back. */
+  pause(): void {
+    this.source?.stop();
+    if (this.source) this.detail = 'paused while the tab is in the background';
+  }
+
+  /** Back in the foreground: the source backfills what was stored meanwhile, then continues. */
+  resume(): void {
+    this.source?.start();
+  }
+
   /** Samples the counters for the rates and redraws the figures; called on a steady tick. */
   tick(): void {
-    const t = this.now();
-    const c = this.counters();
-    this.pointSamples = trimSamples([...this.pointSamples, { t, value: c.points }], t, this.limits.rateWindowMs);
-    this.byteSamples = trimSamples([...this.byteSamples, { t, value: c.bytes }], t, this.limits.rateWindowMs);
+    this.model.sample(this.now(), this.counters());
     this.render();
   }
 
@@ -127,16 +103,21 @@ export class Panel {
     return {
       status: this.status,
       detail: this.detail,
-      points: this.buffer.size,
-      seqs: this.buffer.seqs(),
-      delays: summarizeDelays(this.delays),
-      counters: this.counters(),
+      points: this.model.buffer.size,
+      seqs: this.model.buffer.seqs(),
+      figures: this.figures(),
     };
   }
 
+  figures(): PanelFigures {
+    return this.model.figures(this.now(), this.counters());
+  }
+
   private onPoints(points: SourcePoint[], backfill: boolean): void {
-    const kept = this.buffer.push(points);
-    if (!backfill) pushBounded(this.pending, kept, this.limits.capacity);
+    const measured = this.model.accept(points, backfill);
+    this.pending.push(...measured);
+    // Bounded like the chart: a burst larger than the chart holds is not drawn point by point either.
+    if (this.pending.length > this.model.limits.capacity) this.pending.splice(0, this.pending.length - this.model.limits.capacity);
     // One setData per frame however many batches arrive: drawing is what we measure, not queueing.
     if (this.frame === 0) this.frame = requestAnimationFrame(() => this.draw());
   }
@@ -145,15 +126,13 @@ export class Panel {
     this.frame = 0;
     this.drawing = this.pending;
     this.pending = [];
-    this.chart?.setData(this.buffer.columns());
+    this.chart?.setData(this.model.buffer.columns());
   }
 
   private onDraw(): void {
     if (this.drawing.length === 0) return;
-    const drawnAt = this.now();
-    pushBounded(this.delays, this.drawing.map((p) => drawnAt - p.ts), this.limits.delaySamples);
+    this.model.drawn(this.drawing, this.now());
     this.drawing = [];
-    this.render();
   }
 
   private setStatus(status: SourceStatus, detail: string): void {
@@ -162,25 +141,30 @@ export class Panel {
     this.render();
   }
 
-  private counters(): SourceCounters {
+  private counters() {
     return this.source?.counters ?? emptyCounters();
   }
 
   private render(): void {
-    const delays = summarizeDelays(this.delays);
-    const c = this.counters();
+    const f = this.figures();
+    const c = f.counters;
     this.root.dataset.status = this.status;
-    this.root.dataset.points = String(this.buffer.size);
+    this.root.dataset.points = String(this.model.buffer.size);
     const status = this.field('status');
-    status.textContent = this.status;
+    status.textContent = c.errors === 0 ? this.status : `${this.status} · ${c.errors} error${c.errors === 1 ? '' : 's'}`;
     status.title = this.detail;
-    this.field('delay-p50').textContent = formatMs(delays.p50);
-    this.field('delay-p95').textContent = formatMs(delays.p95);
-    this.field('delay-last').textContent = formatMs(delays.last);
-    this.field('points').textContent = formatCount(c.points, ratePerSecond(this.pointSamples));
-    this.field('requests').textContent = String(c.requests);
-    this.field('bytes').textContent = formatByteCount(c.bytes, ratePerSecond(this.byteSamples));
-    this.field('errors').textContent = String(c.errors);
+    const set = (name: string, text: string) => (this.field(name).textContent = text);
+    set('delay-p50', formatMs(f.delays.p50));
+    set('delay-p95', formatMs(f.delays.p95));
+    set('delay-max', formatMs(f.delays.max));
+    set('staleness', formatMs(f.stalenessMs));
+    set('updates', formatCount(c.points - c.backfilled, f.updatesPerSecond));
+    set('updates-per-request', formatRatio(f.updatesPerRequest));
+    set('requests', formatCount(c.requests, f.requestsPerSecond));
+    set('empty', c.responses === 0 ? '—' : `${c.emptyResponses} · ${formatPercent(f.emptyShare)}`);
+    set('bytes', formatBytes(c.bytes));
+    this.field('bytes').title = f.bytesPerSecond === null ? '' : `${formatRate(f.bytesPerSecond)} over the last ${this.model.limits.rateWindowMs / 1000} s`;
+    set('bytes-per-update', f.bytesPerUpdate === null ? '—' : formatBytes(f.bytesPerUpdate));
   }
 
   private field(name: string): HTMLElement {

@@ -67,6 +67,11 @@ export class SeriesBuffer {
     return Array.from(this.copy(this.seqRing), (s) => (Number.isNaN(s) ? null : s));
   }
 
+  /** Device timestamp of the newest point held, for staleness; null when empty. */
+  newestTs(): number | null {
+    return this.count === 0 ? null : this.tsAt(this.count - 1);
+  }
+
   clear(): void {
     this.head = 0;
     this.count = 0;
@@ -138,5 +143,43 @@ export class SeriesBuffer {
     out.set(ring.subarray(this.head, this.head + firstPart), 0);
     out.set(ring.subarray(0, this.count - firstPart), firstPart);
     return out;
+  }
+}
+
+/** Identity of a reading: ts and seq together, for the reason given at SeriesBuffer.push. */
+export function pointKey(point: SeriesPoint): string {
+  return `${point.ts}/${point.seq ?? ''}`;
+}
+
+/**
+ * The keys of the last `capacity` points a source delivered, so a source that
+ * can receive a point twice (live MQTT plus its HTTP catch-up) delivers it
+ * once. Bounded: the oldest key is forgotten first.
+ */
+export class RecentKeys {
+  private readonly keys = new Set<string>();
+  private readonly order: string[] = [];
+  private next = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** Remembers the key; false when it was already remembered. */
+  add(key: string): boolean {
+    if (this.keys.has(key)) return false;
+    if (this.order.length < this.capacity) {
+      this.order.push(key);
+    } else {
+      this.keys.delete(this.order[this.next]!);
+      this.order[this.next] = key;
+      this.next = (this.next + 1) % this.capacity;
+    }
+    this.keys.add(key);
+    return true;
   }
 }

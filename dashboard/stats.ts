@@ -1,4 +1,4 @@
-// Pure figures for a panel: delivery delay percentiles and per-second rates.
+// Pure figures for a panel: delay percentiles, the per-hop split, ratings.
 // No clock is read here; callers pass the times in, so tests need no fake timers.
 
 export interface DelaySummary {
@@ -44,24 +44,57 @@ export function pushBounded<T>(samples: T[], items: readonly T[], max: number): 
   return samples;
 }
 
-/** A cumulative counter read at time `t` (ms). */
-export interface CounterSample {
-  t: number;
-  value: number;
+/** Where a point's delay is spent. Points read from the store carry the gateway's stamps; live MQTT points do not. */
+export type HopPath = 'stored' | 'live';
+
+export const HOPS: Readonly<Record<HopPath, readonly string[]>> = {
+  stored: ['device → broker', 'broker → stored', 'stored → delivered', 'delivered → drawn'],
+  live: ['device → delivered', 'delivered → drawn'],
+};
+
+/** A delivered point's timestamps along the way. */
+export interface Stamps {
+  ts: number;
+  receivedAt?: number;
+  storedAt?: number;
+  arrivedAt: number;
 }
 
-/** Keeps the samples of the last `windowMs` (plus the one just before it, so the window is always spanned). */
-export function trimSamples(samples: readonly CounterSample[], now: number, windowMs: number): CounterSample[] {
-  let first = 0;
-  while (first + 1 < samples.length && samples[first + 1]!.t <= now - windowMs) first++;
-  return samples.slice(first);
+/**
+ * The time spent in each hop of `HOPS[path]` (the last, to drawing, only with
+ * `drawnAt`). Null when a stored-path point lacks the gateway's stamps. Clocks
+ * of device, gateway and client are assumed to agree (one machine, or NTP).
+ */
+export function hopDurations(path: HopPath, p: Stamps, drawnAt?: number): number[] | null {
+  const hops: number[] = [];
+  if (path === 'live') {
+    hops.push(p.arrivedAt - p.ts);
+  } else {
+    if (p.receivedAt === undefined || p.storedAt === undefined) return null;
+    hops.push(p.receivedAt - p.ts, p.storedAt - p.receivedAt, p.arrivedAt - p.storedAt);
+  }
+  if (drawnAt !== undefined) hops.push(drawnAt - p.arrivedAt);
+  return hops;
 }
 
-/** Average increase per second between the first and last sample; null until two samples span time. */
-export function ratePerSecond(samples: readonly CounterSample[]): number | null {
-  if (samples.length < 2) return null;
-  const first = samples[0]!;
-  const last = samples[samples.length - 1]!;
-  const seconds = (last.t - first.t) / 1000;
-  return seconds > 0 ? (last.value - first.value) / seconds : null;
+/** Median of each hop over bounded per-hop sample windows. */
+export function hopMedians(samples: readonly (readonly number[])[]): (number | null)[] {
+  return samples.map((s) => percentile([...s].sort((a, b) => a - b), 50));
+}
+
+export type Rating = 'low' | 'medium' | 'high';
+
+/** Thresholds of the measured realtime-ness, on the p95 delay to drawing. */
+export const REALTIME_THRESHOLDS_MS = Object.freeze({ high: 250, medium: 1000 });
+
+/** High: a person sees it as instant (p95 within 250 ms). Medium: within a second, one refresh tick. Low: slower. */
+export function realtimeRating(p95Ms: number | null): Rating | null {
+  if (p95Ms === null) return null;
+  if (p95Ms <= REALTIME_THRESHOLDS_MS.high) return 'high';
+  return p95Ms <= REALTIME_THRESHOLDS_MS.medium ? 'medium' : 'low';
+}
+
+/** A ratio, or null when the denominator is zero (a figure not defined yet, shown as a dash). */
+export function ratio(numerator: number, denominator: number): number | null {
+  return denominator > 0 ? numerator / denominator : null;
 }

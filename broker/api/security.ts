@@ -9,8 +9,14 @@ import type { Metrics } from '../metrics.js';
 import { KeyedBuckets } from '../rate-limit.js';
 import { safeEqual } from '../registry/secrets.js';
 
-const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
+/** On every answer. */
+const ALWAYS = { 'x-content-type-options': 'nosniff' };
+
+/**
+ * Only on documents: framing, referrer and CSP rules mean nothing to a JSON
+ * answer, and on every poll they would be most of its bytes.
+ */
+const DOCUMENT_HEADERS = {
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
   'cross-origin-opener-policy': 'same-origin',
@@ -22,7 +28,8 @@ const SECURITY_HEADERS = {
 
 export function addSecurityHeaders(app: FastifyInstance): void {
   app.addHook('onSend', async (_request, reply) => {
-    reply.headers(SECURITY_HEADERS);
+    reply.headers(ALWAYS);
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.headers(DOCUMENT_HEADERS);
   });
 }
 

@@ -88,11 +88,16 @@ describe('HTTP and WebSocket hardening', () => {
 
   it('sends security headers and no CORS headers, and rate-limits the API per address with 429', async () => {
     gw = await startTestGateway({ HTTP_RATE: '1' });
-    const page = await fetch(`${gw.httpUrl}/healthz`, { headers: { origin: 'https://evil.example.com' } });
+    const page = await fetch(`${gw.httpUrl}/`, { headers: { origin: 'https://evil.example.com' } });
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(page.headers.get('x-frame-options')).toBe('DENY');
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(page.headers.get('access-control-allow-origin')).toBeNull();
+    // JSON answers carry only what matters to them: every poll pays for its headers.
+    const json = await fetch(`${gw.httpUrl}/healthz`, { headers: { origin: 'https://evil.example.com' } });
+    expect(json.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(json.headers.get('content-security-policy')).toBeNull();
+    expect(json.headers.get('access-control-allow-origin')).toBeNull();
 
     const statuses = [];
     for (let i = 0; i < 15; i++) statuses.push((await fetch(`${gw.httpUrl}/api/devices`)).status);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SeriesBuffer, type SeriesPoint } from '../../dashboard/series.js';
+import { pointKey, RecentKeys, SeriesBuffer, type SeriesPoint } from '../../dashboard/series.js';
 
 const p = (ts: number, seq: number | null = ts, value = ts / 10): SeriesPoint => ({ ts, value, seq });
 
@@ -101,5 +101,38 @@ describe('dashboard series buffer', () => {
   it('refuses a capacity that is not a positive integer', () => {
     expect(() => new SeriesBuffer({ capacity: 0 })).toThrow(RangeError);
     expect(() => new SeriesBuffer({ capacity: 1.5 })).toThrow(RangeError);
+  });
+});
+
+describe('dashboard recent keys', () => {
+  it('remembers keys, refusing one it holds', () => {
+    const keys = new RecentKeys(3);
+    expect(keys.add('a')).toBe(true);
+    expect(keys.add('a')).toBe(false);
+    expect(keys.add('b')).toBe(true);
+    expect(keys.size).toBe(2);
+  });
+
+  it('forgets the oldest key beyond its capacity, and never holds more', () => {
+    const keys = new RecentKeys(3);
+    for (const k of ['a', 'b', 'c', 'd', 'e']) keys.add(k);
+    expect(keys.size).toBe(3);
+    expect(keys.add('a')).toBe(true);
+    expect(keys.add('e')).toBe(false);
+    for (let i = 0; i < 10_000; i++) keys.add(String(i));
+    expect(keys.size).toBe(3);
+  });
+
+  it('keys a point by ts and seq, so a restarted counter is a new point', () => {
+    expect(pointKey(p(1000, 5))).not.toBe(pointKey(p(2000, 5)));
+    expect(pointKey(p(1000, 5))).toBe(pointKey({ ts: 1000, value: 7, seq: 5 }));
+    expect(pointKey(p(1000, null))).not.toBe(pointKey(p(1000, 0)));
+  });
+
+  it('tells the newest timestamp held, for staleness', () => {
+    const buffer = new SeriesBuffer({ capacity: 3 });
+    expect(buffer.newestTs()).toBeNull();
+    buffer.push([p(3000), p(1000)]);
+    expect(buffer.newestTs()).toBe(3000);
   });
 });

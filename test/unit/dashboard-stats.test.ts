@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatByteCount, formatBytes, formatCount, formatMs, NO_VALUE } from '../../dashboard/format.js';
-import { percentile, pushBounded, ratePerSecond, summarizeDelays, trimSamples } from '../../dashboard/stats.js';
+import { formatBytes, formatCount, formatMs, formatPercent, formatRate, formatRatio, NO_VALUE } from '../../dashboard/format.js';
+import { hopDurations, hopMedians, percentile, pushBounded, ratio, realtimeRating, summarizeDelays } from '../../dashboard/stats.js';
 
 describe('dashboard delay statistics', () => {
   it('takes nearest-rank percentiles: always a measured value', () => {
@@ -37,22 +37,40 @@ describe('dashboard delay statistics', () => {
   });
 });
 
-describe('dashboard rates', () => {
-  it('averages the increase per second across the samples', () => {
-    expect(ratePerSecond([{ t: 0, value: 0 }, { t: 1000, value: 3 }, { t: 2000, value: 10 }])).toBe(5);
+describe('dashboard delay split', () => {
+  const stored = { ts: 1000, receivedAt: 1002, storedAt: 1050, arrivedAt: 1400 };
+
+  it('splits a stored point into device → broker → stored → delivered → drawn', () => {
+    expect(hopDurations('stored', stored, 1416)).toEqual([2, 48, 350, 16]);
+    expect(hopDurations('stored', stored)).toEqual([2, 48, 350]);
   });
 
-  it('has no rate until two samples span time', () => {
-    expect(ratePerSecond([])).toBeNull();
-    expect(ratePerSecond([{ t: 0, value: 5 }])).toBeNull();
-    expect(ratePerSecond([{ t: 0, value: 5 }, { t: 0, value: 6 }])).toBeNull();
+  it('splits a live point into device → delivered → drawn, ignoring stamps it may carry', () => {
+    expect(hopDurations('live', { ts: 1000, arrivedAt: 1004 }, 1010)).toEqual([4, 6]);
+    expect(hopDurations('live', stored)).toEqual([400]);
   });
 
-  it('trims to the window, keeping one sample at or before its start', () => {
-    const samples = [0, 1000, 2000, 3000, 4000].map((t) => ({ t, value: t / 100 }));
-    expect(trimSamples(samples, 4000, 2500).map((s) => s.t)).toEqual([1000, 2000, 3000, 4000]);
-    expect(trimSamples(samples, 4000, 2000).map((s) => s.t)).toEqual([2000, 3000, 4000]);
-    expect(trimSamples(samples.slice(0, 1), 4000, 1000)).toHaveLength(1);
+  it('has no split for a stored-path point without the gateway stamps', () => {
+    expect(hopDurations('stored', { ts: 1000, arrivedAt: 1400 }, 1416)).toBeNull();
+  });
+
+  it('takes the median of each hop', () => {
+    expect(hopMedians([[5, 1, 3], [], [10]])).toEqual([3, null, 10]);
+  });
+});
+
+describe('dashboard ratings', () => {
+  it('rates realtime-ness on the p95 delay: high within 250 ms, medium within 1 s, low beyond', () => {
+    expect(realtimeRating(null)).toBeNull();
+    expect(realtimeRating(250)).toBe('high');
+    expect(realtimeRating(251)).toBe('medium');
+    expect(realtimeRating(1000)).toBe('medium');
+    expect(realtimeRating(1001)).toBe('low');
+  });
+
+  it('has no ratio over zero', () => {
+    expect(ratio(3, 2)).toBe(1.5);
+    expect(ratio(3, 0)).toBeNull();
   });
 });
 
@@ -70,6 +88,15 @@ describe('dashboard figures', () => {
     expect(formatBytes(5_000_000)).toBe('5.0 MB');
     expect(formatCount(120, null)).toBe('120');
     expect(formatCount(120, 1)).toBe('120 · 1.0/s');
-    expect(formatByteCount(12_345, 120)).toBe('12.3 kB · 120 B/s');
+    expect(formatRate(1234)).toBe('1.2 kB/s');
+  });
+
+  it('formats shares as whole percentages and ratios with one decimal below 10', () => {
+    expect(formatPercent(0.456)).toBe('46 %');
+    expect(formatPercent(null)).toBe(NO_VALUE);
+    expect(formatRatio(0.96)).toBe('1.0');
+    expect(formatRatio(31.5)).toBe('32');
+    expect(formatRatio(null)).toBe(NO_VALUE);
+    expect(formatRatio(Number.POSITIVE_INFINITY)).toBe(NO_VALUE);
   });
 });
