@@ -1,6 +1,7 @@
 // Entry point: one panel per method in METHODS, the device and metric pickers
 // kept in step with GET /api/devices, the short-poll interval control, pausing
-// in background tabs, the comparison under the panels, and a read-only test hook.
+// in background tabs, the comparison under the panels, the device shadow
+// panel, and a read-only test hook.
 import { browserWebSocket, connectEventSource, resourceTimingMeter } from './browser-io.js';
 import { comparisonRows, hopRows } from './comparison.js';
 import { renderComparison, renderHops } from './comparison-view.js';
@@ -10,12 +11,14 @@ import { dashboardClientId, mqttUrlFor } from './live-source.js';
 import { createSource, DEFAULT_SETTINGS, METHODS, type MethodSettings, type SourceIo } from './methods.js';
 import { Panel } from './panel.js';
 import type { PanelLimits } from './panel-model.js';
+import { ShadowPanel } from './shadow-panel.js';
 import type { SourceTarget } from './source.js';
 
 /** Non-blank, non-comment lines of each source module, counted by scripts/build-dashboard.mjs. */
 declare const __CLIENT_LINES__: Record<string, number>;
 
 const DEVICES_REFRESH_MS = 3000;
+const SHADOW_REFRESH_MS = 2000;
 const FIGURES_TICK_MS = 500;
 // 2000 points is over three minutes at 10 updates/s; the window caps slower series at five minutes.
 const LIMITS: PanelLimits = { capacity: 2000, windowMs: 5 * 60_000, delaySamples: 600, rateWindowMs: 10_000 };
@@ -35,6 +38,7 @@ const panelsRoot = element<HTMLElement>('#panels');
 const comparisonBody = element<HTMLElement>('#comparison tbody');
 const hopsRoot = element<HTMLElement>('#hops');
 const pollTemplate = element<HTMLTemplateElement>('#poll-interval-template');
+const shadowPanel = new ShadowPanel(element<HTMLDetailsElement>('#shadow'), { fetch: globalThis.fetch.bind(globalThis), storage: sessionStorage });
 
 const query = new URLSearchParams(location.search);
 const requestedPoll = Number(query.get('poll'));
@@ -100,6 +104,7 @@ function apply(): void {
   const device = devices.find((d) => d.id === next?.deviceId);
   setOptions(deviceSelect, devices.map((d) => [d.id, `${d.id} · ${d.online ? 'online' : 'offline'}`]), next?.deviceId ?? null);
   setOptions(metricSelect, (device?.metrics ?? []).map((m) => [m, m]), next?.metric ?? null);
+  shadowPanel.setDevice(next?.deviceId ?? null);
   if (sameTarget(next, target)) return;
   target = next;
   for (const panel of panels) panel.setTarget(target);
@@ -142,6 +147,7 @@ installHook({ target: () => target, panels: () => panels.map((p) => [p.id, p.sna
 
 void refreshDevices();
 setInterval(() => void refreshDevices(), DEVICES_REFRESH_MS);
+shadowPanel.start(SHADOW_REFRESH_MS);
 setInterval(() => {
   for (const panel of panels) panel.tick();
   renderComparisonSection();
