@@ -57,7 +57,7 @@ export class ReadingBuffer<T> {
   /** Amortised O(1): copies only once the dead prefix outweighs the live items. */
   #compact(): void {
     if (this.#head === this.#items.length) {
-      this.#items = [];
+      this.#items.length = 0;
       this.#head = 0;
     } else if (this.#head >= 64 && this.#head * 2 >= this.#items.length) {
       this.#items = this.#items.slice(this.#head);

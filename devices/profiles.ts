@@ -70,6 +70,11 @@ function ouStep(x: number, dtMs: number, tauS: number, sd: number, rng: Rng): nu
   return x * decay + sd * Math.sqrt(1 - decay * decay) * gaussian(rng);
 }
 
+/** Whether an event with mean spacing `meanMs` happened within the last `dtMs`: a per-time, not per-reading, chance. */
+function chance(rng: Rng, dtMs: number, meanMs: number): boolean {
+  return rng() < 1 - Math.exp(-dtMs / meanMs);
+}
+
 interface ThermostatState {
   startMs: number; lastMs: number; setpoint: number; driftPerDay: number;
   walk: number; humidityWalk: number; battery: number; drainPerReading: number;
@@ -82,7 +87,7 @@ export const thermostat: Profile<ThermostatState> = {
   bounds: { temperature: [-20, 60], humidity: [0, 100], battery: [0, 100] },
   init: (rng, nowMs) => ({
     startMs: nowMs, lastMs: nowMs, setpoint: uniform(rng, 19, 23), driftPerDay: uniform(rng, -0.05, 0.05),
-    walk: 0, humidityWalk: 0, battery: uniform(rng, 60, 100), drainPerReading: uniform(rng, 1e-4, 2e-4),
+    walk: 0, humidityWalk: 0, battery: uniform(rng, 60, 100), drainPerReading: uniform(rng, 1e-5, 2e-5),
   }),
   next(s, nowMs, rng) {
     const dt = Math.max(0, nowMs - s.lastMs);
@@ -121,7 +126,8 @@ export const powerMeter: Profile<PowerMeterState> = {
     const loadWalk = ouStep(s.loadWalk, dt, 900, 1.5, rng);
     // Households peak at breakfast and dinner; the grid sags a little when they do.
     const demand = 0.6 + 6 * bump(nowMs, 7.5, 1.2) + 9 * bump(nowMs, 19, 2);
-    const inrush = rng() < 0.002 ? uniform(rng, 10, 30) : 0;
+    // A motor or kettle switching on draws an inrush for a moment, every ten minutes or so.
+    const inrush = chance(rng, dt, 600_000) ? uniform(rng, 10, 30) : 0;
     const current = clamp(demand + loadWalk + inrush + 0.05 * gaussian(rng), this.bounds.current!);
     const voltage = clamp(230 - 0.15 * current + voltageWalk + 0.3 * gaussian(rng), this.bounds.voltage!);
     const power = voltage * current * s.powerFactor;
@@ -159,7 +165,7 @@ export const airQuality: Profile<AirQualityState> = {
     const co2 = clamp(420 + 700 * occupancy + co2Walk + drift + 5 * gaussian(rng), this.bounds.co2!);
     // A cooking event lifts particles at once and they settle with a ~10 minute half-life.
     const settled = s.pmEvent * Math.pow(0.5, dt / 600_000);
-    const pmEvent = rng() < 0.001 ? settled + uniform(rng, 40, 150) : settled;
+    const pmEvent = chance(rng, dt, 6 * HOUR_MS) ? settled + uniform(rng, 40, 150) : settled;
     const pm = clamp(s.pmBase * Math.exp(pmWalk) + pmEvent + 0.5 * gaussian(rng), this.bounds.pm2_5!);
     const voc = clamp(80 + 0.4 * (co2 - 420) + vocWalk + 5 * gaussian(rng), this.bounds.voc!);
     return {
@@ -181,7 +187,7 @@ export const door: Profile<DoorState> = {
   next(s, _nowMs, rng) {
     const open: 0 | 1 = s.open === 1 ? 0 : 1;
     // Radio transmissions dominate a contact sensor's power budget.
-    const battery = Math.max(0, s.battery - 0.001);
+    const battery = Math.max(0, s.battery - 2e-5);
     // Dwell open is short; the idle gap is exponential (Poisson arrivals) and sized so an
     // open/close pair takes 2 intervals on average, keeping the mean rate at --rate.
     const dwellMax = Math.min(30_000, s.intervalMs);

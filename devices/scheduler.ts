@@ -1,29 +1,16 @@
 // One shared scheduler for a whole fleet (issue #4, item 6): ten thousand
 // devices each wanting a wake-up every second would be ten thousand native
 // timers; here they are entries in a binary heap served by a single timer.
-// It implements the same `Timer` interface a lone device uses, so the
-// simulator does not care which it has.
+// The simulator sees only the `Timer` interface below.
 
 export type TimerHandle = { readonly at: number };
 
-/** The clock and timer a simulator is given (STYLE.md §4: injected, with defaults). */
+/** The clock and timer a simulator is given (STYLE.md §4: injected). */
 export interface Timer {
   now(): number;
   set(fn: () => void, delayMs: number): TimerHandle;
   clear(handle: TimerHandle): void;
 }
-
-/** Plain Node timers: one native timer per call, fine for one device or a test. */
-export const nativeTimer: Timer = {
-  now: () => Date.now(),
-  set(fn, delayMs) {
-    const at = Date.now() + delayMs;
-    return Object.assign(setTimeout(fn, Math.max(0, delayMs)), { at });
-  },
-  clear(handle) {
-    clearTimeout(handle as unknown as NodeJS.Timeout);
-  },
-};
 
 interface Entry extends TimerHandle {
   at: number;
@@ -47,6 +34,7 @@ export class Scheduler implements Timer {
   #order = 0;
   #armedAt = Infinity;
   #native: NodeJS.Timeout | null = null;
+  #running = false;
 
   constructor({ tickMs = 5, now = () => Date.now() }: SchedulerOptions = {}) {
     this.#tickMs = tickMs;
@@ -61,7 +49,8 @@ export class Scheduler implements Timer {
   set(fn: () => void, delayMs: number): TimerHandle {
     const entry: Entry = { at: this.now() + Math.max(0, delayMs), order: this.#order++, fn };
     this.#push(entry);
-    this.#arm();
+    // Callbacks reschedule themselves by the thousand in one pass; arm once, after it.
+    if (!this.#running) this.#arm();
     return entry;
   }
 
@@ -84,13 +73,18 @@ export class Scheduler implements Timer {
     // Entries added by callbacks in this pass wait for the next one, even when
     // already due, so a zero delay cannot spin the loop without yielding to I/O.
     const limit = this.#order;
-    while (this.#heap.length > 0 && this.#heap[0]!.at <= now && this.#heap[0]!.order < limit) {
-      const entry = this.#pop();
-      const fn = entry.fn;
-      entry.fn = null;
-      fn?.();
+    this.#running = true;
+    try {
+      while (this.#heap.length > 0 && this.#heap[0]!.at <= now && this.#heap[0]!.order < limit) {
+        const entry = this.#pop();
+        const fn = entry.fn;
+        entry.fn = null;
+        fn?.();
+      }
+    } finally {
+      this.#running = false;
+      this.#arm();
     }
-    this.#arm();
   }
 
   #arm(): void {

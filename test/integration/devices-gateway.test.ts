@@ -1,10 +1,13 @@
 // The simulators against the real gateway: the CLI end to end over TCP and
-// WebSocket, and offline buffering across a gateway restart on the same port.
+// WebSocket, with per-device credentials, and offline buffering across a
+// gateway restart on the same port.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run, type CliIo } from '../../devices/cli.js';
 import { startFleet, type Fleet } from '../../devices/fleet.js';
 import { getJson, metricValue, waitFor } from '../helpers/clients.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { makeTempDir, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 type Point = [ts: number, value: number, seq: number, receivedAt: number, storedAt: number];
 
@@ -46,6 +49,24 @@ describe('npm run devices against the gateway', () => {
       expect(await storedSeqs(gw.httpUrl, id, 'energy')).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     }
     expect(io.err).toMatch(/connected \d\/3/);
+  });
+
+  it('--credentials: with AUTH=on each device logs in as itself with its secret; an id missing from the file exits 2', async () => {
+    const gw = await startTestGateway({ AUTH: 'on' });
+    gateways.push(gw);
+    const devices = await Promise.all(['auth-0001', 'auth-0002'].map((id) => gw.gateway.registry.provision(id)));
+    const file = path.join(makeTempDir('creds-'), 'credentials.json');
+    fs.writeFileSync(file, JSON.stringify({ devices: devices.map(({ id, secret }) => ({ id, secret })) }));
+    const argv = ['--url', gw.mqttUrl, '--id-prefix', 'auth', '--rate', '20', '--messages', '5', '--credentials', file, '--json'];
+
+    const io = captureIo();
+    expect(await run([...argv, '--count', '2'], io), io.err).toBe(0);
+    expect(JSON.parse(io.out)).toMatchObject({ connects: 2, acknowledged: 10, errors: 0 });
+
+    const missing = captureIo();
+    expect(await run([...argv, '--count', '3'], missing)).toBe(2);
+    expect(missing.err).toContain('no credentials for 1 device(s), e.g. auth-0003');
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 
   it('a gateway restart on the same port leaves no gap in the stored series', async () => {
