@@ -10,6 +10,7 @@ import type { Malformed } from './faults.js';
 import type { Profile } from './profiles.js';
 import { exponential, type Rng } from './rng.js';
 import type { Timer, TimerHandle } from './scheduler.js';
+import { ShadowSync, understood, type Capability, type Settings } from './shadow-sync.js';
 
 /** A reading as sent: `ts` and `seq` fixed when measured, kept through any buffering. */
 export type Reading = Required<TelemetryPayload>;
@@ -68,6 +69,7 @@ interface Connection {
   connectedAt: number;
   inflight: Map<number, Reading>;
   dropTimer: TimerHandle | null;
+  shadow: ShadowSync | null;
 }
 
 export class DeviceSimulator {
@@ -88,9 +90,15 @@ export class DeviceSimulator {
   /** One closure for every tick of this device, rather than one per reading. */
   readonly #onTick = () => this.#tick();
   #retryTimer: TimerHandle | null = null;
+  /** What the device's shadow can change: its reporting interval (periodic profiles), a relay and a setpoint. */
+  readonly #settings: Required<Settings>;
+  readonly #capabilities: Capability[];
 
   constructor(options: DeviceOptions) {
     this.#o = options;
+    this.#settings = { intervalMs: Math.round(options.intervalMs), relay: false, setpoint: 21 };
+    // An event profile's timing is the profile's own: its interval stays pending in the shadow, honestly.
+    this.#capabilities = options.profile.kind === 'periodic' ? ['intervalMs', 'relay', 'setpoint'] : ['relay', 'setpoint'];
     this.id = options.id;
     this.#topic = telemetryTopic(options.id);
     this.#buffer = new ReadingBuffer(options.bufferSize);
@@ -113,7 +121,8 @@ export class DeviceSimulator {
 
   start(): void {
     if (!this.#stopped) return;
-    const { timer, profile, intervalMs } = this.#o;
+    const { timer, profile } = this.#o;
+    const { intervalMs } = this.#settings;
     this.#stopped = false;
     const now = timer.now();
     this.#state ??= profile.init(this.#o.profileRng, now, { intervalMs });
@@ -192,7 +201,7 @@ export class DeviceSimulator {
       }
     }
     if (o.messages !== undefined && this.#produced >= o.messages) return;
-    const gap = nextInMs ?? o.intervalMs * (1 + o.jitter * (2 * o.rng() - 1));
+    const gap = nextInMs ?? this.#settings.intervalMs * (1 + o.jitter * (2 * o.rng() - 1));
     // From the previous due time, not from now, so timer lateness does not lower the rate.
     this.#schedule(this.#nextAt + gap);
   }
@@ -241,17 +250,14 @@ export class DeviceSimulator {
       // MQTT.js's default logger formats a debug call per packet; at ten thousand devices that is measurable CPU.
       log: () => undefined,
     });
-    const conn: Connection = { client, connected: false, connectedAt: 0, inflight: new Map(), dropTimer: null };
+    const conn: Connection = { client, connected: false, connectedAt: 0, inflight: new Map(), dropTimer: null, shadow: null };
     this.#conn = conn;
     o.counters.connecting++;
     client.on('connect', () => this.#onConnect(conn));
     client.on('message', (topic) => {
       if (topic === rejectionTopic(o.id)) o.counters.rejected++;
     });
-    client.on('error', (err) => {
-      o.counters.errors++;
-      o.counters.lastError = `${o.id}: ${err.message}`;
-    });
+    client.on('error', (err) => this.#countError(err));
     client.on('close', () => this.#onClose(conn));
   }
 
@@ -266,6 +272,13 @@ export class DeviceSimulator {
     this.#everConnected = true;
     // MQTT 3.1.1 cannot NACK a publish; the gateway explains refusals on this topic.
     conn.client.subscribe(rejectionTopic(o.id), { qos: 0 });
+    conn.shadow = new ShadowSync(conn.client, {
+      deviceId: o.id,
+      current: () => ({ ...this.#settings }),
+      apply: (delta) => this.#applySettings(delta),
+      onError: (err) => this.#countError(err),
+    });
+    conn.shadow.start().catch((err: Error) => this.#countError(err));
     if (o.disconnectMeanMs) {
       conn.dropTimer = o.timer.set(() => this.drop(), exponential(o.rng, o.disconnectMeanMs));
     }
@@ -277,6 +290,7 @@ export class DeviceSimulator {
     const o = this.#o;
     this.#conn = null;
     if (conn.dropTimer) o.timer.clear(conn.dropTimer);
+    conn.shadow?.close();
     if (conn.connected) {
       conn.connected = false;
       o.counters.connected--;
@@ -295,5 +309,21 @@ export class DeviceSimulator {
     const delay = this.#skipBackoff ? 0 : this.#backoff.next();
     this.#skipBackoff = false;
     this.#retryTimer = o.timer.set(() => this.#connect(), delay);
+  }
+
+  /** Applies what a shadow delta asks and this device understands; a shorter interval takes effect at once. */
+  #applySettings(delta: Readonly<Record<string, unknown>>): Settings {
+    const applied = understood(delta, this.#capabilities);
+    Object.assign(this.#settings, applied);
+    if (applied.intervalMs !== undefined && this.#tickTimer) {
+      this.#o.timer.clear(this.#tickTimer);
+      this.#schedule(Math.min(this.#nextAt, this.#o.timer.now() + applied.intervalMs));
+    }
+    return applied;
+  }
+
+  #countError(err: Error): void {
+    this.#o.counters.errors++;
+    this.#o.counters.lastError = `${this.#o.id}: ${err.message}`;
   }
 }
