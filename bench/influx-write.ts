@@ -28,7 +28,7 @@ function batchOf(size: number, start: number): Reading[] {
 }
 
 async function measure(url: string, size: number): Promise<{ size: number; readingsPerSecond: number; msPerBatch: number }> {
-  const store = new InfluxStore({ url, database: `bench_${size}`, username: null, password: null, retention: null, timeoutMs: 60_000 });
+  const store = new InfluxStore({ url, database: `bench_${size}`, username: null, password: null, retention: null, timeoutMs: 60_000, node: 'bench' });
   // Warm-up: database creation, series creation for every device, JIT.
   await store.writeBatch(batchOf(Math.max(size, 2 * DEVICES), 0));
   const batches = Math.max(1, Math.round(total / size));

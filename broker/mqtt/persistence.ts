@@ -61,9 +61,17 @@ interface RetainedStreams {
   createRetainedStreamCombi(patterns: string[]): AsyncIterable<unknown>;
 }
 
+/**
+ * Queued messages a persistent session gets when it reconnects; the rest wait
+ * for its next connect. aedes-persistence-redis defaults to 1,000, which a
+ * device offline for a few minutes exceeds; LevelDB has no such limit.
+ */
+export const REDIS_SESSION_DELIVERY = 100_000;
+
 function redisPersistence(conn: Redis): AsyncPersistence {
-  const AsyncRedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (opts: { conn: Redis }) => AsyncPersistence & RetainedStreams;
-  const persistence = new AsyncRedisPersistence({ conn });
+  type Options = { conn: Redis; maxSessionDelivery: number };
+  const AsyncRedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (opts: Options) => AsyncPersistence & RetainedStreams;
+  const persistence = new AsyncRedisPersistence({ conn, maxSessionDelivery: REDIS_SESSION_DELIVERY });
   // aedes 1.2 `.pipe()`s the retained messages for a new subscription; aedes-persistence-redis 11
   // answers with an async generator, which has no pipe (the subscribing client's broker would throw).
   const single = persistence.createRetainedStream.bind(persistence);
@@ -91,12 +99,16 @@ async function openLevel(dir: string): Promise<BrokerBackend> {
  * (a subscribed Redis connection takes no other commands) and publishes on
  * another; the persistence has its own. ioredis reconnects with backoff and
  * queues commands meanwhile, so a restarted Redis needs no restart of the
- * gateway; a command waiting through 20 reconnect attempts (about 10 s)
- * fails, and aedes closes that client's connection, which the device retries.
+ * gateway. Queued commands wait for Redis however long it is away
+ * (`maxRetriesPerRequest: null`): ioredis would otherwise fail them after 20
+ * reconnect attempts (about 10 s), and aedes-persistence-redis leaves some of
+ * its commands' promises unobserved (wills, stale queue entries), which ends
+ * the process. Meanwhile PUBACKs wait (readings are ingested before routing),
+ * so devices slow down to their in-flight window instead of piling up.
  */
 function openRedis(url: string, nodeId: string, logger: Logger): BrokerBackend {
   const connect = (role: string): Redis => {
-    const options: RedisOptions = { connectionName: `gateway:${nodeId}:${role}`, enableAutoPipelining: true };
+    const options: RedisOptions = { connectionName: `gateway:${nodeId}:${role}`, enableAutoPipelining: true, maxRetriesPerRequest: null };
     const conn = new Redis(url, options);
     let down = false;
     conn.on('error', (err: Error) => {
@@ -109,12 +121,33 @@ function openRedis(url: string, nodeId: string, logger: Logger): BrokerBackend {
     });
     return conn;
   };
-  // [MQTT-4.7.1-3] `#` matches the parent level too, as aedes' own emitter is configured.
-  const mq = mqemitterRedis({ pubConn: connect('pub'), subConn: connect('sub'), matchEmptyLevels: true, concurrency: 100 });
+  const [pub, sub, db] = [connect('pub'), connect('sub'), connect('db')];
+  // Configured as broker.ts configures aedes' own emitter: `#` matches the parent level too
+  // [MQTT-4.7.1-3], and no queue inside mqemitter (admission.ts bounds the messages in flight).
+  const mq = mqemitterRedis({ pubConn: pub, subConn: sub, matchEmptyLevels: true, concurrency: 0 });
   // mqemitter-redis re-emits connection errors here; an EventEmitter 'error' without a listener would end the process.
   (mq as unknown as { state: NodeJS.EventEmitter }).state.on('error', () => {});
-  const persistence = redisPersistence(connect('db'));
-  return { kind: 'redis', persistence, mq, close: () => persistence.destroy() };
+  // Closing waits for Redis to confirm (QUIT), which never comes while it is away: shutdown goes on
+  // after a grace period, so the ingest queue is still written when Redis is down.
+  const closeMq = mq.close.bind(mq);
+  mq.close = (done: () => void) => void withGrace((resolve) => closeMq(resolve), [pub, sub]).then(done);
+  const persistence = redisPersistence(db);
+  return { kind: 'redis', persistence, mq, close: () => withGrace((resolve) => void persistence.destroy().then(resolve, resolve), [db]) };
+}
+
+const CLOSE_GRACE_MS = 2_000;
+
+/** Runs `close`; past the grace period, or once it is done, drops the connections (ending their reconnect timers). */
+function withGrace(close: (resolve: () => void) => void, conns: Redis[]): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, CLOSE_GRACE_MS);
+    close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  }).then(() => {
+    for (const conn of conns) conn.disconnect();
+  });
 }
 
 export async function openBrokerBackend(

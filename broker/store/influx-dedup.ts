@@ -7,13 +7,15 @@
 //
 // Before writing, the store asks `history` (keyed by device and ts, with seq
 // as a field) which of the batch's keys are there, and leaves those out.
-// `history` is written after `points` and only once `points` is
-// acknowledged, so a key found there always has its `points` entry: the
-// check can skip a duplicate, never lose a reading. What it cannot catch:
-// readings without seq (or whose ts the gateway filled in, which differs per
-// delivery); readings older than the retention policy (no history point);
-// and two copies written at the same moment by two gateways, or across a
-// crash between a batch's two requests. Those are stored twice.
+// A history point never exists without its `points` entry: both go in one
+// request, which InfluxDB applies at once when all its points fall in one
+// shard group (nearly every batch), and otherwise `points` is written first.
+// So the check can skip a duplicate, never lose a reading. What it cannot
+// catch, and stores twice: readings without seq (or whose ts the gateway
+// filled in, which differs per delivery); readings older than the retention
+// policy (no history point); two copies written at the same moment by two
+// gateways; and a batch across a shard-group boundary whose gateway crashed
+// between its two requests.
 // Pure: builds InfluxQL and reads its answers.
 import type { Reading } from '../contract/telemetry.js';
 import { HISTORY } from './influx-points.js';

@@ -79,7 +79,7 @@ export function pointCount(readings: readonly Reading[]): number {
 }
 
 export interface MappedBatch {
-  /** Written first: a history point, which marks a reading as stored, must never exist without its `points` entry. */
+  /** Never after `history`: a history point marks its reading as stored (influx-dedup.ts). */
   points: IPoint[];
   history: IPoint[];
   series: Array<{ deviceId: string; metric: string }>;

@@ -83,6 +83,12 @@ export interface Setup {
   retentionPolicy: string | undefined;
   /** How long the policy keeps data, ms; 0 for ever. */
   keepMs: number;
+  /**
+   * Span of the policy's shard groups, ms (0: unknown). InfluxDB applies one
+   * write request to each shard at once, so a batch whose points all fall in
+   * one group is written all or nothing (influx.ts, writeBatch).
+   */
+  shardGroupMs: number;
   /** `"db"."rp".` — prefix for measurement names in InfluxQL. */
   prefix: string;
 }
@@ -96,7 +102,7 @@ export interface Setup {
 export async function setUp(influx: InfluxDB, c: InfluxConnection): Promise<Setup> {
   const names = await influx.getDatabaseNames();
   if (!names.includes(c.database)) await influx.createDatabase(c.database);
-  const policies = await influx.showRetentionPolicies(c.database);
+  let policies = await influx.showRetentionPolicies(c.database);
   let keepMs: number;
   if (c.retention !== null) {
     keepMs = retentionMs(c.retention);
@@ -104,11 +110,14 @@ export async function setUp(influx: InfluxDB, c: InfluxConnection): Promise<Setu
     const options = { database: c.database, duration: c.retention, replication: 1 };
     if (!existing) await influx.createRetentionPolicy(RETENTION_POLICY, options);
     else if (parseGoDuration(existing.duration) !== keepMs) await influx.alterRetentionPolicy(RETENTION_POLICY, options);
+    if (!existing || parseGoDuration(existing.duration) !== keepMs) policies = await influx.showRetentionPolicies(c.database);
   } else {
     const fallback = policies.find((p) => p.default);
     keepMs = fallback ? parseGoDuration(fallback.duration) : 0;
   }
   const retentionPolicy = c.retention === null ? undefined : RETENTION_POLICY;
   const prefix = `${escape.quoted(c.database)}.${retentionPolicy ? escape.quoted(retentionPolicy) : ''}.`;
-  return { retentionPolicy, keepMs, prefix };
+  const used = policies.find((p) => (retentionPolicy ? p.name === retentionPolicy : p.default));
+  const shardGroupMs = used?.shardGroupDuration ? parseGoDuration(used.shardGroupDuration) : 0;
+  return { retentionPolicy, keepMs, prefix, shardGroupMs };
 }

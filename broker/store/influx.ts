@@ -87,6 +87,13 @@ function visible(found: Row[]): Row[] {
   return end === -1 ? found : found.slice(0, end);
 }
 
+/** Whether all points (µs times) fall in one shard group of `groupMs`, aligned to the epoch as InfluxDB aligns them. */
+function oneShard(groupMs: number, points: ReadonlyArray<{ timestamp?: unknown }>): boolean {
+  if (groupMs <= 0) return false;
+  const groups = new Set(points.map((p) => Math.floor(Number(p.timestamp) / 1000 / groupMs)));
+  return groups.size <= 1;
+}
+
 interface Plan {
   fresh: Reading[];
   first: number;
@@ -177,9 +184,14 @@ export class InfluxStore implements TelemetryStore {
     }
     const { points, history, series } = toPoints(plan.fresh, plan.first, storedAt, cutoff, this.opts.node);
     try {
-      // `points` first: a history point marks its reading as stored (influx-dedup.ts).
-      await this.write(setup, points, `write of ${readings.length} readings`);
-      await this.write(setup, history, `history write of ${readings.length} readings`);
+      // A history point marks its reading as stored (influx-dedup.ts), so it must never be there without
+      // its `points` entry: one request when InfluxDB applies it at once, else `points` first.
+      if (oneShard(setup.shardGroupMs, [...points, ...history])) {
+        await this.write(setup, [...points, ...history], `write of ${readings.length} readings`);
+      } else {
+        await this.write(setup, points, `write of ${readings.length} readings`);
+        await this.write(setup, history, `history write of ${readings.length} readings`);
+      }
     } catch (err) {
       this.failed = { key: key || JSON.stringify(readings), plan };
       throw err;

@@ -151,12 +151,40 @@ export function storeContract(kind: string, createTarget: () => ContractTarget |
       expect(await values('keep', 'v', cursor)).toEqual([3]);
     });
 
-    it('keeps duplicate readings apart in the series (a QoS 1 redelivery is stored twice, as received)', async () => {
-      const r = reading('dup', T0, { v: 1 }, 1);
+    // At-least-once ingest without duplicates (issue #8): a reading that comes
+    // again has the same device, ts and seq, and is stored once.
+    it('stores a reading that comes again (same device, ts and seq) once, in a later batch or the same one', async () => {
+      const r = reading('dup', T0, { v: 1, w: 10 }, 1);
       await store.writeBatch([r]);
+      const first = (await store.querySeries({ deviceId: 'dup', metric: 'v', limit: 10 }))!;
       clock += 1;
+      // A retransmission (a copy, as from the spool or the wire) beside a new reading, and a copy of that inside one batch.
+      const next = reading('dup', T0 + 1000, { v: 2, w: 20 }, 2);
+      await store.writeBatch([structuredClone(r), next, structuredClone(next)]);
+      expect(await values('dup', 'v')).toEqual([1, 2]);
+      expect(await values('dup', 'w')).toEqual([10, 20]);
+      const page = (await store.querySeries({ deviceId: 'dup', metric: 'v', after: first.cursor, limit: 10 }))!;
+      expect(page.points.map((p) => [p[0], p[1], p[2]])).toEqual([[T0 + 1000, 2, 2]]);
+    });
+
+    it('keeps readings apart that share a seq but not a ts (a rebooted device counts from 0 again), and readings without seq', async () => {
+      await store.writeBatch([reading('reboot', T0, { v: 1 }, 0), reading('reboot', T0, { v: 2 }), reading('reboot', T0 + 10, { v: 3 }, 1)]);
+      clock += 1;
+      await store.writeBatch([reading('reboot', T0 + 60_000, { v: 4 }, 0), reading('reboot', T0, { v: 2 }), reading('reboot', T0 + 10, { v: 5 }, 2)]);
+      expect(await values('reboot', 'v')).toEqual([1, 2, 3, 4, 2, 5]);
+    });
+
+    it('stores a reading once when it comes again after a reopen (a device retransmitting after a gateway crash)', async () => {
+      const r = reading('again', T0, { v: 1 }, 41);
       await store.writeBatch([r]);
-      expect(await values('dup', 'v')).toEqual([1, 1]);
+      await store.close();
+      store = await target.open(now);
+      clock += 1;
+      const result = await store.writeBatch([structuredClone(r), reading('again', T0 + 1, { v: 2 }, 42)]);
+      expect(result.series).toEqual([{ deviceId: 'again', metric: 'v' }]);
+      expect(await values('again', 'v')).toEqual([1, 2]);
+      expect(await store.queryHistory({ deviceId: 'again', metric: 'v', from: T0, to: T0 + 1000, stepMs: 1000 }))
+        .toEqual([[T0, 1.5, 1, 2, 2]]);
     });
   });
 }

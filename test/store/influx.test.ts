@@ -47,7 +47,7 @@ describe.skipIf(!hasInfluxd)('influxdb store', () => {
   let influxd: Influxd;
   let databases = 0;
   const options = (database: string, extra: Partial<InfluxStoreOptions> = {}): InfluxStoreOptions => ({
-    url: influxd.url, database, username: null, password: null, retention: null, timeoutMs: 5_000, ...extra,
+    url: influxd.url, database, username: null, password: null, retention: null, timeoutMs: 5_000, node: 'node-a', ...extra,
   });
   /** `from`: a measurement, qualified with its retention policy when it is not the default one. */
   const count = async (database: string, from: string) =>
@@ -74,14 +74,14 @@ describe.skipIf(!hasInfluxd)('influxdb store', () => {
       'SHOW FIELD KEYS; SHOW TAG KEYS; SELECT * FROM points WHERE metric = \'temperature\'; SELECT * FROM history WHERE metric = \'temperature\'', 'mapping');
     const fieldTypes = Object.fromEntries(fields.series.map((s: any) => [s.name, Object.fromEntries(s.values)]));
     expect(fieldTypes).toEqual({
-      history: { value: 'float' },
+      history: { value: 'float', seq: 'integer' },
       points: { value: 'float', ts: 'integer', seq: 'integer', received_at: 'integer', stored_at: 'integer' },
     });
-    expect(tags.series.map((s: any) => [s.name, s.values.flat()])).toEqual([['history', ['device', 'metric']], ['points', ['device', 'metric']]]);
+    expect(tags.series.map((s: any) => [s.name, s.values.flat()])).toEqual([['history', ['device', 'metric']], ['points', ['device', 'metric', 'node']]]);
     const row = Object.fromEntries(points.series[0].columns.map((c: string, i: number) => [c, points.series[0].values[0][i]]));
-    expect(row).toMatchObject({ device: 'm-1', metric: 'temperature', value: 21, ts, seq: 4, received_at: ts + 7 });
+    expect(row).toMatchObject({ device: 'm-1', metric: 'temperature', node: 'node-a', value: 21, ts, seq: 4, received_at: ts + 7 });
     expect(row.time).toBeGreaterThanOrEqual(row.stored_at);
-    expect(history.series[0].values).toEqual([[ts, 'm-1', 'temperature', 21]]);
+    expect(history.series[0].values).toEqual([[ts, 'm-1', 'temperature', 4, 21]]);
     await store.close();
   });
 
