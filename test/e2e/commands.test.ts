@@ -1,14 +1,12 @@
 // Commands from the dashboard in headless Chromium (issue #7, item 3): a
 // person sets a device's reporting interval in the "Device shadow" panel, the
-// device (a real MQTT.js client running ShadowSync) applies it and reports
-// back, the panel shows the field in sync, and the stored series really
+// simulated device (the fleet's own simulator, with ShadowSync) applies it and
+// reports back, the panel shows the field in sync, and the stored series really
 // speeds up. With ADMIN_TOKEN set, the panel asks for the token and sends it.
-import type { MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { telemetryTopic } from '../../broker/contract/topics.js';
-import { ShadowSync, understood, type Settings } from '../../devices/shadow-sync.js';
-import { connectClient, getJson, reading, waitFor } from '../helpers/clients.js';
+import { startFleet, type Fleet } from '../../devices/fleet.js';
+import { getJson, waitFor } from '../helpers/clients.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { findExecutable, requireTool } from '../helpers/tools.js';
 
@@ -17,58 +15,14 @@ const available = requireTool('chromium', 'chromium');
 // As test/e2e/dashboard.test.ts: nothing here may reach out of the machine.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-const DEVICE = 'e2e-relay-1';
+const DEVICE = 'e2e-relay-0001';
 const WINDOW_MS = 3000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A device publishing a reading every `settings.intervalMs`, rescheduled at once when a command changes it. */
-class TestDevice {
-  readonly settings: Required<Settings> = { intervalMs: 1000, relay: false, setpoint: 20 };
-  readonly #client: MqttClient;
-  readonly #sync: ShadowSync;
-  #timer: NodeJS.Timeout | undefined;
-  #seq = 0;
-
-  constructor(client: MqttClient) {
-    this.#client = client;
-    this.#sync = new ShadowSync(client, {
-      deviceId: DEVICE,
-      current: () => ({ ...this.settings }),
-      apply: (delta) => {
-        const accepted = understood(delta, ['intervalMs', 'relay', 'setpoint']);
-        Object.assign(this.settings, accepted);
-        if (accepted.intervalMs !== undefined) this.#schedule();
-        return accepted;
-      },
-    });
-  }
-
-  async start(): Promise<void> {
-    await this.#sync.start();
-    this.#publish();
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#sync.close();
-    await this.#client.endAsync(true);
-  }
-
-  #publish(): void {
-    this.#client.publish(telemetryTopic(DEVICE), reading(this.#seq++), { qos: 1 });
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#publish(), this.settings.intervalMs);
-  }
-}
 
 describe.skipIf(!available)('commands from the dashboard in headless Chromium', () => {
   let browser: Browser | undefined;
   let gw: TestGateway | undefined;
-  let device: TestDevice | undefined;
+  let fleet: Fleet | undefined;
   let page: Page | undefined;
   const pageErrors: string[] = [];
 
@@ -80,17 +34,16 @@ describe.skipIf(!available)('commands from the dashboard in headless Chromium', 
   });
   afterEach(async () => {
     await page?.close();
-    await device?.stop();
+    await fleet?.stop();
     await gw?.close();
-    page = device = gw = undefined;
+    page = fleet = gw = undefined;
     pageErrors.length = 0;
   });
 
   /** A gateway, the device running and reported, and the shadow panel open on it with the form filled in. */
   async function open(env: Record<string, string> = {}): Promise<Page> {
     gw = await startTestGateway(env);
-    device = new TestDevice(await connectClient(gw.mqttUrl, { clientId: DEVICE }));
-    await device.start();
+    fleet = await startFleet({ url: gw.mqttUrl, count: 1, rate: 1, profile: 'thermostat', idPrefix: 'e2e-relay', jitter: 0 });
     const p = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
     p.on('pageerror', (err) => pageErrors.push(err.message));
     p.on('console', (msg) => msg.type() === 'error' && pageErrors.push(msg.text()));
@@ -99,6 +52,11 @@ describe.skipIf(!available)('commands from the dashboard in headless Chromium', 
     await p.locator('#shadow tr[data-field="intervalMs"] td:nth-child(3)', { hasText: '1000' }).waitFor();
     await waitFor(async () => (await p.inputValue('#shadow [name="intervalMs"]')) === '1000', { what: 'the form filled from the shadow' });
     return p;
+  }
+
+  /** What the device itself reported in its shadow. */
+  async function reported(field: string): Promise<unknown> {
+    return (await getJson(`${gw!.httpUrl}/api/devices/${DEVICE}/shadow`)).body.state.reported[field];
   }
 
   /** Readings whose device timestamp falls in [from, to). */
@@ -125,7 +83,7 @@ describe.skipIf(!available)('commands from the dashboard in headless Chromium', 
     expect(await page.locator('#shadow tr[data-state="pending"]').count()).toBe(0);
     expect(await page.textContent('#shadow [data-field="summary"]')).toMatch(new RegExp(`^${DEVICE} · in sync · version \\d+$`));
     expect(await page.textContent('#shadow [data-field="status"]')).toContain(`Sent to ${DEVICE}`);
-    expect(device!.settings.intervalMs).toBe(250);
+    expect(await reported('intervalMs')).toBe(250);
 
     const after = Date.now();
     await sleep(WINDOW_MS);
@@ -145,14 +103,14 @@ describe.skipIf(!available)('commands from the dashboard in headless Chromium', 
     await page.click('#shadow button:has-text("Send")');
     await page.locator('#shadow [data-field="status"]', { hasText: 'needs the gateway’s admin token' }).waitFor();
     expect(await page.isVisible('#shadow form.shadow-token')).toBe(true);
-    expect(device!.settings.relay).toBe(false);
+    expect(await reported('relay')).toBe(false);
 
     await page.fill('#shadow [name="token"]', token);
     await page.click('#shadow button:has-text("Use token and send")');
     await page.locator('#shadow tr[data-field="relay"][data-state="in sync"]').waitFor({ timeout: 10_000 });
     expect(await page.locator('#shadow tr[data-field="relay"] td').allTextContents()).toEqual(['relay', 'true', 'true', 'in sync']);
     expect(await page.isVisible('#shadow form.shadow-token')).toBe(false);
-    expect(device!.settings.relay).toBe(true);
+    expect(await reported('relay')).toBe(true);
     expect(await page.evaluate(() => sessionStorage.getItem('gateway.adminToken'))).toBe(token);
     // The refused POST is logged by Chromium as a failed resource load; nothing else may be.
     expect(pageErrors.filter((e) => !e.includes('401'))).toEqual([]);
