@@ -12,6 +12,7 @@ import { createSource, DEFAULT_SETTINGS, METHODS, type MethodSettings, type Sour
 import { Panel } from './panel.js';
 import type { PanelLimits } from './panel-model.js';
 import { ShadowPanel } from './shadow-panel.js';
+import { startGatewayStats } from './gateway-stats.js';
 import type { SourceTarget } from './source.js';
 
 /** Non-blank, non-comment lines of each source module, counted by scripts/build-dashboard.mjs. */
@@ -38,6 +39,7 @@ const panelsRoot = element<HTMLElement>('#panels');
 const comparisonBody = element<HTMLElement>('#comparison tbody');
 const hopsRoot = element<HTMLElement>('#hops');
 const pollTemplate = element<HTMLTemplateElement>('#poll-interval-template');
+startGatewayStats(element<HTMLElement>('#gateway-stats'), globalThis.fetch.bind(globalThis));
 const shadowPanel = new ShadowPanel(element<HTMLDetailsElement>('#shadow'), { fetch: globalThis.fetch.bind(globalThis), storage: sessionStorage });
 
 const query = new URLSearchParams(location.search);

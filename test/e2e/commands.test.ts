@@ -93,6 +93,9 @@ describe.skipIf(!available)('commands from the dashboard in headless Chromium', 
     expect(slow).toBeLessThanOrEqual(4);
     expect(fast).toBeGreaterThanOrEqual(10);
     expect(fast).toBeLessThanOrEqual(14);
+    // The gateway's own figures, shed messages among them, are on the page too.
+    await page.locator('#gateway-stats [data-stat="shed"]', { hasText: 'QoS 0 shed (overload / rate limit): 0 / 0' }).waitFor();
+    expect(Number((await page.textContent('#gateway-stats [data-stat="stored"]'))!.replace(/\D/g, ''))).toBeGreaterThan(0);
     expect(pageErrors).toEqual([]);
   });
 
