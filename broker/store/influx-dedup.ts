@@ -5,68 +5,61 @@
 // same device, ts and seq; the key is all three, because a device's seq
 // starts again at 0 after a reboot while its clock moves on.
 //
-// Before writing, the store asks `history` (keyed by device and ts, with seq
-// as a field) which of the batch's keys are there, and leaves those out.
-// A history point never exists without its `points` entry: both go in one
-// request, which InfluxDB applies at once when all its points fall in one
-// shard group (nearly every batch), and otherwise `points` is written first.
-// So the check can skip a duplicate, never lose a reading. What it cannot
-// catch, and stores twice: readings without seq (or whose ts the gateway
-// filled in, which differs per delivery); readings older than the retention
-// policy (no history point); two copies written at the same moment by two
-// gateways; and a batch across a shard-group boundary whose gateway crashed
-// between its two requests.
+// Before writing, the store asks the `seen` measurement (one point per stored
+// reading, at its ts; influx-points.ts) which of the batch's keys are there,
+// and leaves those out. A `seen` point never exists without its `points`
+// entries: both go in one request, which InfluxDB applies at once when all its
+// points fall in one shard group (nearly every batch), and otherwise `points`
+// is written first. So the check can skip a duplicate, never lose a reading.
+// What it cannot catch, and stores twice: readings without seq (or whose ts
+// the gateway filled in, which differs per delivery); readings older than the
+// retention policy (no `seen` point); two copies written at the same moment by
+// two gateways; a batch across a shard-group boundary whose gateway crashed
+// between its two requests; and the rare reading whose `seen` point another
+// reading of the same millisecond overwrote (influx-points.ts, seenTime).
 // Pure: builds InfluxQL and reads its answers.
 import type { Reading } from '../contract/telemetry.js';
-import { HISTORY } from './influx-points.js';
+import { SEEN } from './influx-points.js';
 
-/** Readings further apart in ts than this are asked for in separate time ranges, so one old straggler does not scan days. */
-export const WINDOW_GAP_MS = 60_000;
+/**
+ * Readings further apart in ts than this are asked for in separate time
+ * ranges: `seen` holds every device's readings, so a range costs what the
+ * whole fleet stored in it, and one straggler must not stretch it.
+ */
+export const WINDOW_GAP_MS = 1_000;
 
 export function readingKey(deviceId: string, ts: number, seq: number): string {
   return `${deviceId}\u0000${ts}\u0000${seq}`;
 }
 
-interface Window {
-  from: number;
-  to: number;
-  devices: Set<string>;
-}
-
-/**
- * One statement per cluster of ts values, each over the batch's devices in
- * that range; no statement when no reading carries a seq (or all are older
- * than `cutoffMs`). Device ids are `[A-Za-z0-9_-]`, safe in a regex.
- */
+/** One statement per cluster of ts values; none when no reading carries a seq (or all are older than `cutoffMs`). */
 export function duplicateQueries(readings: readonly Reading[], prefix: string, cutoffMs: number): string[] {
-  const candidates = readings.filter((r) => r.seq !== null && r.ts >= cutoffMs).sort((a, b) => a.ts - b.ts);
-  const windows: Window[] = [];
-  for (const r of candidates) {
+  const ts = readings.filter((r) => r.seq !== null && r.ts >= cutoffMs).map((r) => r.ts).sort((a, b) => a - b);
+  const windows: Array<{ from: number; to: number }> = [];
+  for (const t of ts) {
     const last = windows.at(-1);
-    if (last && r.ts - last.to <= WINDOW_GAP_MS) {
-      last.to = r.ts;
-      last.devices.add(r.deviceId);
-    } else {
-      windows.push({ from: r.ts, to: r.ts, devices: new Set([r.deviceId]) });
-    }
+    if (last && t - last.to <= WINDOW_GAP_MS) last.to = t;
+    else windows.push({ from: t, to: t });
   }
-  return windows.map((w) => `SELECT "seq" FROM ${prefix}${HISTORY} WHERE "device" =~ /^(?:${[...w.devices].join('|')})$/`
-    + ` AND time >= ${w.from}ms AND time <= ${w.to}ms GROUP BY "device"`);
+  // Nanoseconds: a reading's `seen` point lies within the millisecond of its ts.
+  return windows.map((w) => `SELECT "device", "seq" FROM ${prefix}${SEEN} WHERE time >= ${w.from}000000 AND time < ${w.to + 1}000000`);
 }
 
 interface RawSeries {
-  tags?: Record<string, string>;
+  columns: string[];
   values: unknown[][];
 }
 
-/** Keys present in the answers to duplicateQueries (epoch ms; columns time, seq). */
+/** Keys present in the answers to duplicateQueries (epoch ms). */
 export function storedKeys(results: ReadonlyArray<{ series?: RawSeries[] }>): Set<string> {
   const keys = new Set<string>();
   for (const result of results) {
     for (const series of result.series ?? []) {
-      const device = series.tags?.device ?? '';
-      for (const [time, seq] of series.values) {
-        if (typeof seq === 'number') keys.add(readingKey(device, Number(time), seq));
+      const [time, device, seq] = ['time', 'device', 'seq'].map((c) => series.columns.indexOf(c));
+      for (const row of series.values) {
+        if (typeof row[device!] === 'string' && typeof row[seq!] === 'number') {
+          keys.add(readingKey(row[device!] as string, Math.floor(Number(row[time!])), row[seq!] as number));
+        }
       }
     }
   }

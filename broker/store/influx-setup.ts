@@ -121,3 +121,9 @@ export async function setUp(influx: InfluxDB, c: InfluxConnection): Promise<Setu
   const shardGroupMs = used?.shardGroupDuration ? parseGoDuration(used.shardGroupDuration) : 0;
   return { retentionPolicy, keepMs, prefix, shardGroupMs };
 }
+
+/** Whether all points (ns times) fall in one shard group of the policy, aligned to the epoch as InfluxDB aligns them. */
+export function inOneShardGroup(setup: Setup, points: ReadonlyArray<{ timestamp?: unknown }>): boolean {
+  if (setup.shardGroupMs <= 0) return false;
+  return new Set(points.map((p) => Math.floor(Number(p.timestamp) / 1e6 / setup.shardGroupMs))).size <= 1;
+}

@@ -43,7 +43,7 @@ import type {
 import { mergeAfter, mergeNewest, parseCursor, type NodeRow } from './influx-cursor.js';
 import { duplicateQueries, freshReadings, storedKeys } from './influx-dedup.js';
 import { HISTORY, POINTS, StorageClock, pointCount, toPoints } from './influx-points.js';
-import { createClient, setUp, toStoreError, type InfluxConnection, type Setup } from './influx-setup.js';
+import { createClient, inOneShardGroup, setUp, toStoreError, type InfluxConnection, type Setup } from './influx-setup.js';
 
 export interface InfluxStoreOptions extends InfluxConnection {
   /** This gateway's `node` tag (NODE_ID): unique among the gateways writing the database. */
@@ -85,13 +85,6 @@ function escapeRegex(node: string): string {
 function visible(found: Row[]): Row[] {
   const end = found.findIndex((r) => REQUIRED.some((field) => r[field] === null || r[field] === undefined));
   return end === -1 ? found : found.slice(0, end);
-}
-
-/** Whether all points (µs times) fall in one shard group of `groupMs`, aligned to the epoch as InfluxDB aligns them. */
-function oneShard(groupMs: number, points: ReadonlyArray<{ timestamp?: unknown }>): boolean {
-  if (groupMs <= 0) return false;
-  const groups = new Set(points.map((p) => Math.floor(Number(p.timestamp) / 1000 / groupMs)));
-  return groups.size <= 1;
 }
 
 interface Plan {
@@ -157,7 +150,7 @@ export class InfluxStore implements TelemetryStore {
   private async write(setup: Setup, points: Parameters<InfluxDB['writePoints']>[0], what: string): Promise<void> {
     if (points.length === 0) return;
     try {
-      await this.influx.writePoints(points, { precision: 'u', retentionPolicy: setup.retentionPolicy });
+      await this.influx.writePoints(points, { precision: 'n', retentionPolicy: setup.retentionPolicy });
     } catch (err) {
       const error = toStoreError(err, what);
       if (/database not found/.test(error.message)) this.setup = null;
@@ -182,15 +175,15 @@ export class InfluxStore implements TelemetryStore {
       const fresh = await this.fresh(setup, readings, cutoff);
       plan = { fresh, first: this.clock.take(pointCount(fresh)) };
     }
-    const { points, history, series } = toPoints(plan.fresh, plan.first, storedAt, cutoff, this.opts.node);
+    const { points, marks, series } = toPoints(plan.fresh, plan.first, storedAt, cutoff, this.opts.node);
     try {
-      // A history point marks its reading as stored (influx-dedup.ts), so it must never be there without
-      // its `points` entry: one request when InfluxDB applies it at once, else `points` first.
-      if (oneShard(setup.shardGroupMs, [...points, ...history])) {
-        await this.write(setup, [...points, ...history], `write of ${readings.length} readings`);
+      // A `seen` point marks its reading as stored (influx-dedup.ts), so it must never be there without
+      // its `points` entries: one request when InfluxDB applies it at once, else `points` first.
+      if (inOneShardGroup(setup, [...points, ...marks])) {
+        await this.write(setup, [...points, ...marks], `write of ${readings.length} readings`);
       } else {
         await this.write(setup, points, `write of ${readings.length} readings`);
-        await this.write(setup, history, `history write of ${readings.length} readings`);
+        await this.write(setup, marks, `history write of ${readings.length} readings`);
       }
     } catch (err) {
       this.failed = { key: key || JSON.stringify(readings), plan };

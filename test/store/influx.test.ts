@@ -74,14 +74,17 @@ describe.skipIf(!hasInfluxd)('influxdb store', () => {
       'SHOW FIELD KEYS; SHOW TAG KEYS; SELECT * FROM points WHERE metric = \'temperature\'; SELECT * FROM history WHERE metric = \'temperature\'', 'mapping');
     const fieldTypes = Object.fromEntries(fields.series.map((s: any) => [s.name, Object.fromEntries(s.values)]));
     expect(fieldTypes).toEqual({
-      history: { value: 'float', seq: 'integer' },
+      history: { value: 'float' },
+      seen: { device: 'string', seq: 'integer' },
       points: { value: 'float', ts: 'integer', seq: 'integer', received_at: 'integer', stored_at: 'integer' },
     });
     expect(tags.series.map((s: any) => [s.name, s.values.flat()])).toEqual([['history', ['device', 'metric']], ['points', ['device', 'metric', 'node']]]);
     const row = Object.fromEntries(points.series[0].columns.map((c: string, i: number) => [c, points.series[0].values[0][i]]));
     expect(row).toMatchObject({ device: 'm-1', metric: 'temperature', node: 'node-a', value: 21, ts, seq: 4, received_at: ts + 7 });
     expect(row.time).toBeGreaterThanOrEqual(row.stored_at);
-    expect(history.series[0].values).toEqual([[ts, 'm-1', 'temperature', 4, 21]]);
+    expect(history.series[0].values).toEqual([[ts, 'm-1', 'temperature', 21]]);
+    // One `seen` point per reading, within the millisecond of its ts: what the duplicate check reads.
+    expect((await influxd.query('SELECT * FROM seen', 'mapping'))[0].series[0].values).toEqual([[ts, 'm-1', 4]]);
     await store.close();
   });
 
