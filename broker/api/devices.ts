@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { RequestError } from '../errors.js';
 import type { DevicePresence } from '../mqtt/presence.js';
 import type { TelemetryStore } from '../store/store.js';
-import { deviceParams, metricProperty, notFound, type DeviceParams } from './params.js';
+import { metricRouteSchema, notFound, type DeviceParams } from './params.js';
 
 export const HISTORY = { defaultWindowMs: 3_600_000, defaultBuckets: 600, maxBuckets: 10_000 };
 
@@ -36,20 +36,11 @@ export function registerDeviceRoutes(api: FastifyInstance, opts: DeviceRouteOpti
   });
 
   api.get<{ Params: DeviceParams; Querystring: HistoryQuerystring }>('/devices/:id/history', {
-    schema: {
-      params: deviceParams,
-      querystring: {
-        type: 'object',
-        required: ['metric'],
-        additionalProperties: false,
-        properties: {
-          metric: metricProperty,
-          from: { type: 'integer', minimum: 0 },
-          to: { type: 'integer', minimum: 0 },
-          step: { type: 'integer', minimum: 1 },
-        },
-      },
-    },
+    schema: metricRouteSchema({
+      from: { type: 'integer', minimum: 0 },
+      to: { type: 'integer', minimum: 0 },
+      step: { type: 'integer', minimum: 1 },
+    }),
   }, async (request) => {
     const { id } = request.params;
     const { metric } = request.query;

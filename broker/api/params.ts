@@ -19,6 +19,19 @@ export const metricProperty = { type: 'string', pattern: METRIC_NAME_PATTERN.sou
  */
 export const cursorProperty = { type: 'string', maxLength: 8192 } as const;
 
+/** Route schema of a device route taking `metric` and the given further query parameters, and nothing else. */
+export function metricRouteSchema(extra: Record<string, object>) {
+  return {
+    params: deviceParams,
+    querystring: {
+      type: 'object',
+      required: ['metric'],
+      additionalProperties: false,
+      properties: { metric: metricProperty, ...extra },
+    },
+  } as const;
+}
+
 export interface DeviceParams {
   id: string;
 }

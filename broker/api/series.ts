@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../metrics.js';
 import type { SeriesPage, TelemetryStore } from '../store/store.js';
 import type { SeriesNotifier, Waiter } from './notifier.js';
-import { CapacityError, cursorProperty, deviceParams, metricProperty, notFound, type DeviceParams } from './params.js';
+import { CapacityError, cursorProperty, metricRouteSchema, notFound, type DeviceParams } from './params.js';
 
 export const SERIES_LIMIT = { default: 1000, max: 10_000 };
 export const MAX_WAIT_SECONDS = 60;
@@ -37,20 +37,11 @@ export function registerSeriesRoutes(api: FastifyInstance, { store, notifier, me
   });
 
   api.get<{ Params: DeviceParams; Querystring: SeriesQuerystring }>('/devices/:id/series', {
-    schema: {
-      params: deviceParams,
-      querystring: {
-        type: 'object',
-        required: ['metric'],
-        additionalProperties: false,
-        properties: {
-          metric: metricProperty,
-          after: cursorProperty,
-          limit: { type: 'integer', minimum: 1, maximum: SERIES_LIMIT.max, default: SERIES_LIMIT.default },
-          wait: { type: 'integer', minimum: 0, maximum: MAX_WAIT_SECONDS },
-        },
-      },
-    },
+    schema: metricRouteSchema({
+      after: cursorProperty,
+      limit: { type: 'integer', minimum: 1, maximum: SERIES_LIMIT.max, default: SERIES_LIMIT.default },
+      wait: { type: 'integer', minimum: 0, maximum: MAX_WAIT_SECONDS },
+    }),
   }, async (request, reply) => {
     const { id } = request.params;
     const { metric, after, limit, wait } = request.query;

@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { Metrics } from '../metrics.js';
 import type { TelemetryStore } from '../store/store.js';
 import type { SeriesNotifier } from './notifier.js';
-import { CapacityError, cursorProperty, deviceParams, metricProperty, notFound, type DeviceParams } from './params.js';
+import { CapacityError, cursorProperty, metricRouteSchema, notFound, type DeviceParams } from './params.js';
 
 export interface StreamRouteOptions {
   store: TelemetryStore;
@@ -46,15 +46,7 @@ export function registerStreamRoutes(api: FastifyInstance, opts: StreamRouteOpti
   });
 
   api.get<{ Params: DeviceParams; Querystring: StreamQuerystring }>('/devices/:id/stream', {
-    schema: {
-      params: deviceParams,
-      querystring: {
-        type: 'object',
-        required: ['metric'],
-        additionalProperties: false,
-        properties: { metric: metricProperty, after: cursorProperty },
-      },
-    },
+    schema: metricRouteSchema({ after: cursorProperty }),
   }, async (request, reply) => {
     const { id } = request.params;
     const { metric } = request.query;

@@ -17,6 +17,32 @@ export const realTimer: Timer = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
+/** A wait on an injected timer that its owner can cut short (flush, dispose, close). */
+export class Sleeper {
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly timer: Timer) {}
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const handle = this.timer.setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        this.timer.clearTimeout(handle);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  /** Ends the current wait now, if there is one. */
+  interrupt(): void {
+    this.wake?.();
+  }
+}
+
 export interface BatcherOptions<T> {
   /** Writes one batch; a rejection means the whole batch is retried later. */
   write: (batch: T[]) => Promise<void>;
@@ -45,11 +71,12 @@ export class Batcher<T> {
   private timerHandle: unknown = null;
   private closed = false;
   private attempt = 0;
-  private wake: (() => void) | null = null;
+  private readonly sleeper: Sleeper;
   private readonly timer: Timer;
 
   constructor(private readonly opts: BatcherOptions<T>) {
     this.timer = opts.timer ?? realTimer;
+    this.sleeper = new Sleeper(this.timer);
   }
 
   /** Items accepted but not yet written. */
@@ -74,7 +101,7 @@ export class Batcher<T> {
   async flush(): Promise<void> {
     while (this.size > 0) {
       this.kick();
-      this.wake?.();
+      this.sleeper.interrupt();
       await this.running;
     }
   }
@@ -94,7 +121,7 @@ export class Batcher<T> {
     this.inFlight = null;
     this.inFlightSettles = [];
     this.clearTimer();
-    this.wake?.();
+    this.sleeper.interrupt();
     return lost;
   }
 
@@ -135,7 +162,7 @@ export class Batcher<T> {
           continue;
         }
         this.opts.onWriteError?.(err, batch.length, this.attempt);
-        await this.sleep(this.retryDelay());
+        await this.sleeper.sleep(this.retryDelay());
       }
     }
   }
@@ -146,18 +173,4 @@ export class Batcher<T> {
     return Math.min(cap, base * 2 ** Math.min(this.attempt - 1, 20));
   }
 
-  /** A retry wait that flush() and dispose() can cut short. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const handle = this.timer.setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        this.timer.clearTimeout(handle);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
 }

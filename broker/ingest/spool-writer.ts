@@ -9,7 +9,7 @@ import type { Reading } from '../contract/telemetry.js';
 import { isRetriable } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { TelemetryStore, WriteResult } from '../store/store.js';
-import { realTimer, type Timer } from './batcher.js';
+import { realTimer, Sleeper, type Timer } from './batcher.js';
 import { SpoolFullError, type Spool } from './spool.js';
 
 export interface SpoolWriterOptions {
@@ -44,11 +44,12 @@ export class SpoolWriter {
   private replayer: Promise<void> | null = null;
   private appending = 0;
   private stopped = false;
-  private wake: (() => void) | null = null;
+  private readonly sleeper: Sleeper;
   private readonly timer: Timer;
 
   constructor(private readonly opts: SpoolWriterOptions) {
     this.timer = opts.timer ?? realTimer;
+    this.sleeper = new Sleeper(this.timer);
   }
 
   /** True while readings wait in the spool (or are on their way into it). */
@@ -88,7 +89,7 @@ export class SpoolWriter {
   /** Stops replaying after the write in flight; what is left stays in the spool for the next start. */
   async close(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.sleeper.interrupt();
     await this.replayer;
   }
 
@@ -147,7 +148,7 @@ export class SpoolWriter {
     let pending: { items: Reading[]; records: number } | null = null;
     while (!this.stopped) {
       if (attempt > 0) {
-        await this.sleep(retryDelay(attempt, this.opts.retryDelayMs, this.opts.maxRetryDelayMs, this.opts.random ?? Math.random));
+        await this.sleeper.sleep(retryDelay(attempt, this.opts.retryDelayMs, this.opts.maxRetryDelayMs, this.opts.random ?? Math.random));
         if (this.stopped) break;
       }
       pending ??= await spool.peek(limit);
@@ -179,18 +180,4 @@ export class SpoolWriter {
     this.opts.metrics.spoolBytes.set(this.opts.spool.bytes);
   }
 
-  /** A backoff wait that close() cuts short. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const handle = this.timer.setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        this.timer.clearTimeout(handle);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
 }

@@ -64,6 +64,8 @@ export class ShadowService {
 
   /** Handles a publish to devices/{id}/shadow/update or /get; ignores every other topic. */
   handleMqtt(topic: string, payload: Uint8Array | string): void {
+    // Called for every routed message: telemetry must not pay for a topic parse.
+    if (!topic.includes('/shadow/')) return;
     const parsed = parseDeviceTopic(topic);
     if (!parsed || parsed.rest[0] !== 'shadow' || parsed.rest.length !== 2) return;
     const body = parseJson(payload);
