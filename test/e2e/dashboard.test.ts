@@ -117,7 +117,13 @@ describe.skipIf(skip)('realtime lab in headless Chromium', () => {
     page = await openLab();
     const live = seqRange(1, 20);
     await publish(live, 50);
-    const drawn = await allDrew([0, ...live], 'every panel to draw reading 20');
+    const seen = await allDrew([0, ...live], 'every panel to draw reading 20');
+    // A point's delay is recorded in uPlot's draw hook, a frame after the point joins the chart:
+    // wait for the figures to catch up too (the assertions below say what they must then be).
+    const drawn = await waitFor(async () => {
+      const now = await panels(page!);
+      return PANELS.every((id) => now[id]!.figures.delays.count >= live.length) ? now : null;
+    }, { timeoutMs: 5_000, what: 'every panel to record its delays' }).catch(() => seen) ?? seen;
 
     for (const id of PANELS) {
       const { seqs, figures: f } = drawn[id]!;
