@@ -91,7 +91,7 @@ export function createAuth(opts: AuthOptions) {
   }
 
   function authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: Done): void {
-    // Cheap guards first, so a connect storm never reaches scrypt.
+    // Cheap guards first, so a connect storm never reaches the registry.
     const id = client.id;
     const bannedMs = flaps.banned(id);
     if (bannedMs > 0) return refuse(done, client, 'banned', CONNACK.SERVER_UNAVAILABLE, `reconnecting too often; banned for ${Math.ceil(bannedMs / 1000)} s`);

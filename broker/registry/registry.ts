@@ -3,11 +3,10 @@
 // store is, like IoT Core's registry is separate from where data goes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { isValidDeviceId } from '../contract/topics.js';
 import { RequestError } from '../errors.js';
-import { generateSecret, hashSecret, verifySecret } from './secrets.js';
+import { generateSecret, hashSecret, verifySecret, type Kdf } from './secrets.js';
 
 export interface RegisteredDevice {
   id: string;
@@ -21,7 +20,7 @@ export interface Credentials {
   secret: string;
 }
 
-type Row = { id: string; salt: Buffer; hash: Buffer; created_at: number; rotated_at: number | null; revoked_at: number | null };
+type Row = { id: string; kdf: Kdf; salt: Buffer; hash: Buffer; created_at: number; rotated_at: number | null; revoked_at: number | null };
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS devices (
   id TEXT PRIMARY KEY,
@@ -29,8 +28,15 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS devices (
   hash BLOB NOT NULL,
   created_at INTEGER NOT NULL,
   rotated_at INTEGER,
-  revoked_at INTEGER
+  revoked_at INTEGER,
+  kdf TEXT NOT NULL DEFAULT 'sha256'
 ) WITHOUT ROWID`;
+
+/** Files written before secrets were hashed with SHA-256 have no kdf column: their rows are scrypt. */
+function addKdfColumn(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(devices)').all();
+  if (!columns.some((c) => c.name === 'kdf')) db.exec("ALTER TABLE devices ADD COLUMN kdf TEXT NOT NULL DEFAULT 'scrypt'");
+}
 
 function toDevice(row: Row): RegisteredDevice {
   return { id: row.id, createdAt: row.created_at, rotatedAt: row.rotated_at, revokedAt: row.revoked_at };
@@ -38,27 +44,23 @@ function toDevice(row: Row): RegisteredDevice {
 
 export class DeviceRegistry {
   private readonly db: Database.Database;
-  /**
-   * id -> digest of the last secret that verified. A device reconnecting with
-   * the same secret skips scrypt; the key is per process, so the cache is
-   * worthless outside it.
-   */
-  private readonly verified = new Map<string, string>();
-  private readonly cacheKey = randomBytes(32);
 
   constructor(file: string, private readonly now: () => number = Date.now) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.exec(SCHEMA);
+    addKdfColumn(this.db);
   }
 
   private row(id: string): Row | undefined {
     return this.db.prepare<[string], Row>('SELECT * FROM devices WHERE id = ?').get(id);
   }
 
-  private digest(id: string, secret: string): string {
-    return createHash('sha256').update(this.cacheKey).update(id).update('\0').update(secret).digest('base64');
+  private store(id: string, secret: string, rotatedAt: number | null): void {
+    const { kdf, salt, hash } = hashSecret(secret);
+    this.db.prepare('UPDATE devices SET kdf = ?, salt = ?, hash = ?, rotated_at = coalesce(?, rotated_at), revoked_at = NULL WHERE id = ?')
+      .run(kdf, salt, hash, rotatedAt, id);
   }
 
   /** Creates a device with a fresh secret; the secret is returned once and never stored. */
@@ -66,8 +68,8 @@ export class DeviceRegistry {
     if (!isValidDeviceId(id)) throw new RequestError('bad_device_id', 'device ids are 1-64 characters of [A-Za-z0-9_-]');
     if (this.row(id)) throw new RequestError('device_exists', `device ${id} is already registered`, 409);
     const secret = generateSecret();
-    const { salt, hash } = await hashSecret(secret);
-    this.db.prepare('INSERT INTO devices (id, salt, hash, created_at) VALUES (?, ?, ?, ?)').run(id, salt, hash, this.now());
+    const { kdf, salt, hash } = hashSecret(secret);
+    this.db.prepare('INSERT INTO devices (id, kdf, salt, hash, created_at) VALUES (?, ?, ?, ?, ?)').run(id, kdf, salt, hash, this.now());
     return { id, secret };
   }
 
@@ -75,9 +77,7 @@ export class DeviceRegistry {
   async rotate(id: string): Promise<Credentials> {
     if (!this.row(id)) throw new RequestError('unknown_device', `device ${id} is not registered`, 404);
     const secret = generateSecret();
-    const { salt, hash } = await hashSecret(secret);
-    this.db.prepare('UPDATE devices SET salt = ?, hash = ?, rotated_at = ?, revoked_at = NULL WHERE id = ?').run(salt, hash, this.now(), id);
-    this.verified.delete(id);
+    this.store(id, secret, this.now());
     return { id, secret };
   }
 
@@ -89,7 +89,6 @@ export class DeviceRegistry {
   revoke(id: string): RegisteredDevice {
     const result = this.db.prepare('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.now(), id);
     if (result.changes === 0 && !this.row(id)) throw new RequestError('unknown_device', `device ${id} is not registered`, 404);
-    this.verified.delete(id);
     return toDevice(this.row(id)!);
   }
 
@@ -106,13 +105,12 @@ export class DeviceRegistry {
   async verify(id: string, secret: string): Promise<boolean> {
     const row = this.row(id);
     if (!row || row.revoked_at !== null) return false;
-    const digest = this.digest(id, secret);
-    if (this.verified.get(id) === digest) return true;
-    if (!(await verifySecret(secret, { salt: row.salt, hash: row.hash }))) return false;
+    if (row.kdf === 'sha256') return verifySecret(secret, row);
+    if (!(await verifySecret(secret, row))) return false;
     // Re-read: a rotation or revocation may have landed while scrypt ran.
     const current = this.row(id);
     if (!current || current.revoked_at !== null || !current.hash.equals(row.hash)) return false;
-    this.verified.set(id, digest);
+    this.store(id, secret, null);
     return true;
   }
 

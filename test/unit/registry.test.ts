@@ -3,6 +3,7 @@ import { DeviceRegistry } from '../../broker/registry/registry.js';
 import { TokenIssuer } from '../../broker/registry/tokens.js';
 import { safeEqual } from '../../broker/registry/secrets.js';
 import Database from 'better-sqlite3';
+import { randomBytes, scryptSync } from 'node:crypto';
 import path from 'node:path';
 import { makeTempDir } from '../helpers/gateway.js';
 
@@ -34,6 +35,26 @@ describe('DeviceRegistry', () => {
     expect(rows[0]!.hash.equals(rows[1]!.hash)).toBe(false);
   });
 
+  it('verifies a scrypt row written by an earlier version, then rehashes it with SHA-256', async () => {
+    const file = path.join(makeTempDir(), 'registry.db');
+    const old = new Database(file);
+    old.exec(`CREATE TABLE devices (id TEXT PRIMARY KEY, salt BLOB NOT NULL, hash BLOB NOT NULL,
+      created_at INTEGER NOT NULL, rotated_at INTEGER, revoked_at INTEGER) WITHOUT ROWID`);
+    const salt = randomBytes(16);
+    const hash = scryptSync('old-secret', salt, 32, { N: 2 ** 14, r: 8, p: 1, maxmem: 64 * 2 ** 20 });
+    old.prepare('INSERT INTO devices (id, salt, hash, created_at) VALUES (?, ?, ?, ?)').run('legacy', salt, hash, 1);
+    old.close();
+
+    registry = new DeviceRegistry(file);
+    expect(await registry.verify('legacy', 'wrong')).toBe(false);
+    expect(await registry.verify('legacy', 'old-secret')).toBe(true);
+    const kdf = () => (registry as unknown as { db: Database.Database }).db.prepare('SELECT kdf FROM devices').pluck().get();
+    expect(kdf()).toBe('sha256');
+    expect(await registry.verify('legacy', 'old-secret')).toBe(true);
+    expect(await registry.verify('legacy', 'wrong')).toBe(false);
+    expect(registry.get('legacy')).toMatchObject({ createdAt: 1, rotatedAt: null, revokedAt: null });
+  });
+
   it('refuses duplicates and bad ids with coded errors', async () => {
     registry = new DeviceRegistry(':memory:');
     await registry.create('dev-1');
@@ -42,7 +63,7 @@ describe('DeviceRegistry', () => {
     await expect(registry.rotate('nobody')).rejects.toMatchObject({ code: 'unknown_device', status: 404 });
   });
 
-  it('rotation invalidates the old secret at once, even after it was cached', async () => {
+  it('rotation invalidates the old secret at once, even after it verified', async () => {
     registry = new DeviceRegistry(':memory:');
     const first = await registry.create('dev-1');
     expect(await registry.verify('dev-1', first.secret)).toBe(true);
