@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { procSample } from './proc.js';
 
 export interface GatewayProcess {
   pid: number;
@@ -25,8 +26,6 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
-
-const TICKS_PER_SECOND = 100;
 
 export async function startGatewayProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
   const entry = path.resolve('dist/broker/main.js');
@@ -49,15 +48,13 @@ export async function startGatewayProcess(env: Record<string, string> = {}): Pro
     if (Date.now() > deadline) throw new Error('gateway did not become ready in 15 s');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const stat = () => fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return {
     pid: child.pid!,
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     httpUrl,
     dataDir,
-    // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted after the ") " that ends the command name.
-    cpuMs: () => ((Number(stat()[11]) + Number(stat()[12])) * 1000) / TICKS_PER_SECOND,
-    rssBytes: () => Number(stat()[21]) * 4096,
+    cpuMs: () => procSample(child.pid!).cpuMs,
+    rssBytes: () => procSample(child.pid!).rssBytes,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', (code) => {

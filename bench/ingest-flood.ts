@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { telemetryTopic } from '../broker/contract/topics.js';
 import { startGatewayProcess } from './gateway-process.js';
+import { metricValue } from './proc.js';
 
 const { values } = parseArgs({
   options: {
@@ -16,12 +17,6 @@ const { values } = parseArgs({
 const devices = Number(values.devices);
 const seconds = Number(values.seconds);
 const inflight = Number(values.inflight);
-
-async function metric(httpUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : 0;
-}
 
 const gw = await startGatewayProcess();
 const clients = await Promise.all(
@@ -53,7 +48,7 @@ const load = process.cpuUsage(loadCpuBefore);
 
 let stored = 0;
 const waitUntil = Date.now() + 30_000;
-while ((stored = await metric(gw.httpUrl, 'gateway_readings_stored_total')) < acked && Date.now() < waitUntil) {
+while ((stored = await metricValue(gw.httpUrl, 'gateway_readings_stored_total')) < acked && Date.now() < waitUntil) {
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const drainedSeconds = (Date.now() - started) / 1000;

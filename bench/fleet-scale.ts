@@ -1,0 +1,93 @@
+// Issue #4's scale figure: can one simulator process drive N devices at
+// R readings/s each against the gateway on this machine? Both run as their own
+// processes; the achieved rate is the gateway's accepted-readings counter,
+// sampled every second once every device is connected and a warm-up passed.
+// Usage: npm run build && npx tsx bench/fleet-scale.ts [--count 10000] [--rate 1] [--seconds 60] [--ramp 500]
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startGatewayProcess } from './gateway-process.js';
+import { metricValue, procSample } from './proc.js';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '10000' },
+    rate: { type: 'string', default: '1' },
+    seconds: { type: 'string', default: '60' },
+    ramp: { type: 'string', default: '500' },
+    warmup: { type: 'string', default: '10' },
+  },
+});
+const count = Number(values.count);
+const rate = Number(values.rate);
+const seconds = Number(values.seconds);
+const ramp = Number(values.ramp);
+const warmup = Number(values.warmup);
+const target = count * rate;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The default connect limit (1000/s) is above the ramp; publish limits are per
+// device and far above 1 reading/s, so the gateway runs with its defaults.
+const gw = await startGatewayProcess({ AUTH: 'off' });
+const cli = path.resolve('dist/devices/cli.js');
+if (!fs.existsSync(cli)) throw new Error('dist/devices/cli.js missing: run `npm run build` first');
+const rampSeconds = ramp > 0 ? Math.ceil(count / ramp) : 1;
+const sim = spawn(process.execPath, [cli, '--url', gw.mqttUrl, '--count', String(count), '--rate', String(rate), '--ramp', String(ramp),
+  '--duration', String(rampSeconds + warmup + seconds + 30), '--json', '--log-every', '3600'], { stdio: ['ignore', 'pipe', 'inherit'] });
+let simOut = '';
+sim.stdout.on('data', (chunk: Buffer) => (simOut += chunk.toString()));
+
+const connectDeadline = Date.now() + (rampSeconds + 60) * 1000;
+while ((await metricValue(gw.httpUrl, 'gateway_mqtt_connections')) < count) {
+  if (Date.now() > connectDeadline) throw new Error(`only ${await metricValue(gw.httpUrl, 'gateway_mqtt_connections')} of ${count} devices connected`);
+  await sleep(500);
+}
+await sleep(warmup * 1000);
+
+const perSecond: number[] = [];
+const gwStart = procSample(gw.pid);
+const simStart = procSample(sim.pid!);
+let last = await metricValue(gw.httpUrl, 'gateway_readings_accepted_total');
+let lastAt = performance.now();
+const first = last;
+const firstAt = lastAt;
+let peakGwRss = 0;
+let peakSimRss = 0;
+for (let s = 0; s < seconds; s++) {
+  await sleep(1000 - ((performance.now() - firstAt) % 1000));
+  const now = await metricValue(gw.httpUrl, 'gateway_readings_accepted_total');
+  const at = performance.now();
+  perSecond.push(((now - last) * 1000) / (at - lastAt));
+  [last, lastAt] = [now, at];
+  peakGwRss = Math.max(peakGwRss, procSample(gw.pid).rssBytes);
+  peakSimRss = Math.max(peakSimRss, procSample(sim.pid!).rssBytes);
+}
+const wallMs = lastAt - firstAt;
+const gwEnd = procSample(gw.pid);
+const simEnd = procSample(sim.pid!);
+const connectedAtEnd = await metricValue(gw.httpUrl, 'gateway_mqtt_connections');
+sim.kill('SIGINT');
+await new Promise((resolve) => sim.once('exit', resolve));
+await gw.stop();
+
+const mean = ((last - first) * 1000) / wallMs;
+const windows = [];
+for (let i = 0; i + 5 <= perSecond.length; i += 5) windows.push(perSecond.slice(i, i + 5).reduce((a, b) => a + b, 0) / 5);
+const worst5s = Math.min(...windows);
+const pct = (n: number) => `${((n / target) * 100).toFixed(2)} %`;
+const cpu = (a: number, b: number) => `${Math.round(((b - a) / wallMs) * 100)} %`;
+const rows: [string, string | number][] = [
+  ['devices × rate', `${count} × ${rate}/s = ${target} readings/s target`],
+  ['measured window', `${(wallMs / 1000).toFixed(1)} s after ${rampSeconds} s ramp + ${warmup} s warm-up`],
+  ['achieved mean', `${Math.round(mean)} readings/s (${pct(mean)})`],
+  ['worst 5 s window', `${Math.round(worst5s)} readings/s (${pct(worst5s)})`],
+  ['within 1 % for the window', mean >= target * 0.99 && worst5s >= target * 0.99 ? 'yes' : 'no'],
+  ['connected at end', connectedAtEnd],
+  ['gateway CPU (% of one core) / peak RSS', `${cpu(gwStart.cpuMs, gwEnd.cpuMs)} / ${Math.round(peakGwRss / 2 ** 20)} MiB`],
+  ['simulator CPU (% of one core) / peak RSS', `${cpu(simStart.cpuMs, simEnd.cpuMs)} / ${Math.round(peakSimRss / 2 ** 20)} MiB`],
+];
+console.log('| figure | value |\n|---|---|');
+for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
+const summary = simOut.trim().split('\n').pop();
+if (summary) console.log(`\nsimulator summary: ${summary}`);
