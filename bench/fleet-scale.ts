@@ -38,38 +38,55 @@ const sim = spawn(process.execPath, [cli, '--url', gw.mqttUrl, '--count', String
 let simOut = '';
 sim.stdout.on('data', (chunk: Buffer) => (simOut += chunk.toString()));
 
-const connectDeadline = Date.now() + (rampSeconds + 60) * 1000;
-while ((await metricValue(gw.httpUrl, 'gateway_mqtt_connections')) < count) {
-  if (Date.now() > connectDeadline) throw new Error(`only ${await metricValue(gw.httpUrl, 'gateway_mqtt_connections')} of ${count} devices connected`);
-  await sleep(500);
+// A failed run must not leave a gateway or 10,000 connections behind.
+const cleanUp = async () => {
+  if (sim.exitCode === null && sim.signalCode === null) {
+    sim.kill('SIGINT');
+    await new Promise((resolve) => sim.once('exit', resolve));
+  }
+  await gw.stop();
+};
+process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+let measured;
+try {
+  measured = await measure();
+} finally {
+  await cleanUp();
 }
-await sleep(warmup * 1000);
+const { perSecond, wallMs, first, last, gwStart, gwEnd, simStart, simEnd, peakGwRss, peakSimRss, connectedAtEnd } = measured;
 
-const perSecond: number[] = [];
-const gwStart = procSample(gw.pid);
-const simStart = procSample(sim.pid!);
-let last = await metricValue(gw.httpUrl, 'gateway_readings_accepted_total');
-let lastAt = performance.now();
-const first = last;
-const firstAt = lastAt;
-let peakGwRss = 0;
-let peakSimRss = 0;
-for (let s = 0; s < seconds; s++) {
-  await sleep(1000 - ((performance.now() - firstAt) % 1000));
-  const now = await metricValue(gw.httpUrl, 'gateway_readings_accepted_total');
-  const at = performance.now();
-  perSecond.push(((now - last) * 1000) / (at - lastAt));
-  [last, lastAt] = [now, at];
-  peakGwRss = Math.max(peakGwRss, procSample(gw.pid).rssBytes);
-  peakSimRss = Math.max(peakSimRss, procSample(sim.pid!).rssBytes);
+async function measure() {
+  const connectDeadline = Date.now() + (rampSeconds + 60) * 1000;
+  while ((await metricValue(gw.httpUrl, 'gateway_mqtt_connections')) < count) {
+    if (Date.now() > connectDeadline) throw new Error(`only ${await metricValue(gw.httpUrl, 'gateway_mqtt_connections')} of ${count} devices connected`);
+    await sleep(500);
+  }
+  await sleep(warmup * 1000);
+
+  const perSecond: number[] = [];
+  const gwStart = procSample(gw.pid);
+  const simStart = procSample(sim.pid!);
+  let last = await metricValue(gw.httpUrl, 'gateway_readings_accepted_total');
+  let lastAt = performance.now();
+  const first = last;
+  const firstAt = lastAt;
+  let peakGwRss = 0;
+  let peakSimRss = 0;
+  for (let s = 0; s < seconds; s++) {
+    await sleep(1000 - ((performance.now() - firstAt) % 1000));
+    const now = await metricValue(gw.httpUrl, 'gateway_readings_accepted_total');
+    const at = performance.now();
+    perSecond.push(((now - last) * 1000) / (at - lastAt));
+    [last, lastAt] = [now, at];
+    peakGwRss = Math.max(peakGwRss, procSample(gw.pid).rssBytes);
+    peakSimRss = Math.max(peakSimRss, procSample(sim.pid!).rssBytes);
+  }
+  const wallMs = lastAt - firstAt;
+  const gwEnd = procSample(gw.pid);
+  const simEnd = procSample(sim.pid!);
+  const connectedAtEnd = await metricValue(gw.httpUrl, 'gateway_mqtt_connections');
+  return { perSecond, wallMs, first, last, gwStart, gwEnd, simStart, simEnd, peakGwRss, peakSimRss, connectedAtEnd };
 }
-const wallMs = lastAt - firstAt;
-const gwEnd = procSample(gw.pid);
-const simEnd = procSample(sim.pid!);
-const connectedAtEnd = await metricValue(gw.httpUrl, 'gateway_mqtt_connections');
-sim.kill('SIGINT');
-await new Promise((resolve) => sim.once('exit', resolve));
-await gw.stop();
 
 const mean = ((last - first) * 1000) / wallMs;
 const windows = [];

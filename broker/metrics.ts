@@ -159,6 +159,19 @@ export function createMetrics() {
       help: 'Connections closed for announcing a packet over MAX_PACKET_BYTES',
       registers: [registry],
     }),
+    httpRequests: new Counter({
+      name: 'gateway_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern (not the raw path, so ids do not explode the series) and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpRequestSeconds: new Histogram({
+      name: 'gateway_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by method and route pattern; long polls and SSE streams count their whole life',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10, 30, 120],
+      registers: [registry],
+    }),
     httpRateLimited: new Counter({
       name: 'gateway_http_rate_limited_total',
       help: 'HTTP requests refused with 429',

@@ -81,6 +81,12 @@ export async function createApi(opts: ApiOptions): Promise<FastifyInstance> {
     reply.status(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
   });
 
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    opts.metrics.httpRequests.inc({ method: request.method, route, status: reply.statusCode });
+    opts.metrics.httpRequestSeconds.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
+  });
   addSecurityHeaders(app);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

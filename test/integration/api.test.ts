@@ -89,6 +89,24 @@ describe('HTTP API', () => {
     expect(metrics).toMatch(/^gateway_readings_rejected_total\{reason="bad_json"\} 0$/m);
   });
 
+  it('counts HTTP requests by route pattern and status, and exposes event-loop delay', async () => {
+    const scrape = async () => (await fetch(`${gw.httpUrl}/metrics`)).text();
+    const count = (text: string, labels: string) =>
+      Number(new RegExp(`^gateway_http_requests_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const series = (status: number) => `method="GET",route="/api/devices/:id/series",status="${status}"`;
+    const unmatched = 'method="GET",route="unmatched",status="404"';
+    const before = await scrape();
+    await getJson(`${gw.httpUrl}/api/devices/api-1/series?metric=t&limit=1`);
+    await getJson(`${gw.httpUrl}/api/devices/api-1/series?metric=nope`);
+    await getJson(`${gw.httpUrl}/no/such/path`);
+    const after = await scrape();
+    expect(count(after, series(200)) - count(before, series(200))).toBe(1);
+    expect(count(after, series(404)) - count(before, series(404))).toBe(1);
+    expect(count(after, unmatched) - count(before, unmatched)).toBe(1);
+    expect(after).toMatch(/^gateway_http_request_duration_seconds_count\{method="GET",route="\/api\/devices\/:id\/series"\} \d+$/m);
+    expect(after).toMatch(/^gateway_nodejs_eventloop_lag_p99_seconds \d/m);
+  });
+
   it('serves the dashboard at /', async () => {
     const response = await fetch(`${gw.httpUrl}/`);
     expect(response.status).toBe(200);
