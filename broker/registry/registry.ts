@@ -49,6 +49,10 @@ export class DeviceRegistry {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
+    // As in the telemetry store: durable against a process crash, and a
+    // registration is one commit without an fsync (FULL made bulk provisioning
+    // run at ~300 devices/s).
+    this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     addKdfColumn(this.db);
   }
