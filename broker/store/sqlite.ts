@@ -1,7 +1,11 @@
 // The embedded default store: one SQLite file in WAL mode, one transaction per
-// batch, one row per (reading, metric), at most one per (series, ts, seq). The cursor is the row id of `points`:
-// AUTOINCREMENT ids are never reused and this process is the only writer, so
-// ids grow in commit order and "id > cursor" can neither skip nor repeat a row.
+// batch, one row per reading with its metrics as a JSON object, at most one per
+// (device, ts, seq). A series is the readings of one device that have the
+// metric. The cursor is the row id of `readings`: AUTOINCREMENT ids are never
+// reused and this process is the only writer (the checkpointer's connection
+// never writes rows), so ids grow in commit order and "id > cursor" can
+// neither skip nor repeat a row. The series of one device share its ids, so a
+// series' cursors have gaps, which "id > cursor" ignores.
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,21 +15,42 @@ import type {
   DeviceSummary, HistoryBucket, HistoryQuery, SeriesPage, SeriesPoint, SeriesQuery, TelemetryStore, WriteResult,
 } from './store.js';
 import { migrate } from './sqlite-schema.js';
+import { Checkpointer } from './sqlite-checkpointer.js';
 
 export interface SqliteStoreOptions {
   path: string;
   now?: () => number;
 }
 
+/** A device's integer key, and the metric names known to be in `metric_names` for it. */
+interface DeviceEntry {
+  key: number;
+  metrics: Set<string>;
+}
+
 type PointRow = { id: number; ts: number; value: number; seq: number | null; received_at: number; stored_at: number };
-type HistoryParams = { step: number; seriesId: number; from: number; to: number; buckets: number };
+type SeriesParams = { device: number; path: string; after: number; limit: number };
+type HistoryParams = { step: number; device: number; path: string; from: number; to: number; buckets: number };
 type DeviceRow = { id: string; first_seen: number; last_seen: number; metrics: string | null };
 
 const CURSOR_PATTERN = /^\d{1,16}$/;
 
+// Measured with bench/sqlite-write.ts (issue #9): with SQLite's default of
+// 1,000 pages the commit that checkpoints fsyncs on the event loop, and at
+// 10,000 devices a batch of 1,000 readings dirties about that many pages, so
+// nearly every commit did. 10,000 pages is about 40 MiB of WAL.
+const CHECKPOINT_INTERVAL_MS = 100;
+const BACKSTOP_CHECKPOINT_PAGES = 10_000;
+const SQLITE_DEFAULT_CHECKPOINT_PAGES = 1_000;
+
 function parseCursor(cursor: string): number {
   if (!CURSOR_PATTERN.test(cursor)) throw new RequestError('bad_cursor', 'cursor must be a value returned by a previous request');
   return Number(cursor);
+}
+
+/** Metric names are [A-Za-z0-9_.-] (contract/telemetry.ts); the quotes keep a '.' from reading as a nested key. */
+function metricPath(metric: string): string {
+  return `$."${metric}"`;
 }
 
 function toPoint(row: PointRow): SeriesPoint {
@@ -47,13 +72,23 @@ function isTransient(err: unknown): boolean {
   return /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL)/.test(code);
 }
 
+// The newest reading is the last stored; its receive time is the device's last seen.
+const DEVICE_COLUMNS = `d.id, d.first_seen,
+  coalesce((SELECT received_at FROM readings WHERE device = d.key ORDER BY id DESC LIMIT 1), d.first_seen) AS last_seen,
+  (SELECT group_concat(metric) FROM metric_names WHERE device = d.key) AS metrics`;
+
+// A series page reads the device's readings in id order and keeps those that have the metric.
+const SERIES_ROWS = `SELECT id, ts, metrics ->> @path AS value, seq, received_at, stored_at FROM readings
+  WHERE device = @device AND metrics ->> @path IS NOT NULL`;
+
 export class SqliteStore implements TelemetryStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly now: () => number;
-  private readonly seriesIds = new Map<string, number>();
+  private readonly devices = new Map<string, DeviceEntry>();
   private readonly stmt;
   private readonly writeTx;
+  private readonly checkpointer: Checkpointer | null = null;
 
   constructor(opts: SqliteStoreOptions) {
     this.now = opts.now ?? Date.now;
@@ -65,73 +100,88 @@ export class SqliteStore implements TelemetryStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    if (opts.path !== ':memory:') {
+      // Checkpoints run in a worker (sqlite-checkpointer.ts). The commit that
+      // crosses this bound still checkpoints itself: under a load the worker
+      // cannot follow, the WAL would otherwise only grow.
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+      this.checkpointer = new Checkpointer({
+        file: opts.path,
+        intervalMs: CHECKPOINT_INTERVAL_MS,
+        onError: () => {
+          if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_CHECKPOINT_PAGES}`);
+        },
+      });
+    }
     this.stmt = {
-      insertSeries: this.db.prepare('INSERT OR IGNORE INTO series (device_id, metric) VALUES (?, ?)'),
-      findSeries: this.db.prepare<[string, string], { id: number }>('SELECT id FROM series WHERE device_id = ? AND metric = ?'),
-      insertPoint: this.db.prepare(
-        // A reading stored before (same series, ts and seq) is skipped: see migration 2.
-        `INSERT INTO points (series_id, ts, value, seq, received_at, stored_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (series_id, ts, seq) DO NOTHING`,
+      findDevice: this.db.prepare<[string], { key: number }>('SELECT key FROM devices WHERE id = ?'),
+      insertDevice: this.db.prepare('INSERT INTO devices (id, first_seen) VALUES (?, ?)'),
+      findName: this.db.prepare<[number, string], { device: number }>('SELECT device FROM metric_names WHERE device = ? AND metric = ?'),
+      insertName: this.db.prepare('INSERT INTO metric_names (device, metric) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      insertReading: this.db.prepare(
+        // A reading stored before (same device, ts and seq) is skipped: see migration 2.
+        `INSERT INTO readings (device, ts, seq, received_at, stored_at, metrics) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (device, ts, seq) DO NOTHING`,
       ),
-      upsertDevice: this.db.prepare(
-        `INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?)
-         ON CONFLICT(id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
-      ),
-      after: this.db.prepare<[number, number, number], PointRow>(
-        'SELECT id, ts, value, seq, received_at, stored_at FROM points WHERE series_id = ? AND id > ? ORDER BY id LIMIT ?',
-      ),
-      newest: this.db.prepare<[number, number], PointRow>(
-        `SELECT * FROM (SELECT id, ts, value, seq, received_at, stored_at FROM points
-         WHERE series_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id`,
-      ),
+      after: this.db.prepare<[SeriesParams], PointRow>(`${SERIES_ROWS} AND id > @after ORDER BY id LIMIT @limit`),
+      newest: this.db.prepare<[SeriesParams], PointRow>(`SELECT * FROM (${SERIES_ROWS} ORDER BY id DESC LIMIT @limit) ORDER BY id`),
       history: this.db.prepare<[HistoryParams], { t: number; avg: number; min: number; max: number; n: number }>(
         // JS numbers bind as REAL, so `ts / @step` would not truncate; `%` works on integers.
-        `SELECT ts - ts % @step AS t, avg(value) AS avg, min(value) AS min, max(value) AS max, count(*) AS n
-         FROM points WHERE series_id = @seriesId AND ts >= @from AND ts < @to GROUP BY t ORDER BY t LIMIT @buckets`,
+        `SELECT ts - ts % @step AS t, avg(v) AS avg, min(v) AS min, max(v) AS max, count(*) AS n
+         FROM (SELECT ts, metrics ->> @path AS v FROM readings WHERE device = @device AND ts >= @from AND ts < @to)
+         WHERE v IS NOT NULL GROUP BY t ORDER BY t LIMIT @buckets`,
       ),
-      devices: this.db.prepare<[], DeviceRow>(
-        `SELECT d.id, d.first_seen, d.last_seen, (SELECT group_concat(metric) FROM series s WHERE s.device_id = d.id) AS metrics
-         FROM devices d ORDER BY d.id`,
-      ),
-      device: this.db.prepare<[string], DeviceRow>(
-        `SELECT d.id, d.first_seen, d.last_seen, (SELECT group_concat(metric) FROM series s WHERE s.device_id = d.id) AS metrics
-         FROM devices d WHERE d.id = ?`,
-      ),
+      devices: this.db.prepare<[], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices d ORDER BY d.id`),
+      device: this.db.prepare<[string], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?`),
     };
     this.writeTx = this.db.transaction((readings: readonly Reading[], storedAt: number) => {
       const touched = new Map<string, { deviceId: string; metric: string }>();
-      const lastSeen = new Map<string, number>();
       for (const r of readings) {
+        const device = this.deviceFor(r);
         for (const metric in r.metrics) {
-          const seriesId = this.seriesId(r.deviceId, metric);
-          this.stmt.insertPoint.run(seriesId, r.ts, r.metrics[metric], r.seq, r.receivedAt, storedAt);
+          if (!device.metrics.has(metric)) {
+            this.stmt.insertName.run(device.key, metric);
+            device.metrics.add(metric);
+          }
           touched.set(`${r.deviceId}/${metric}`, { deviceId: r.deviceId, metric });
         }
-        lastSeen.set(r.deviceId, Math.max(lastSeen.get(r.deviceId) ?? 0, r.receivedAt));
+        this.stmt.insertReading.run(device.key, r.ts, r.seq, r.receivedAt, storedAt, JSON.stringify(r.metrics));
       }
-      for (const [id, seen] of lastSeen) this.stmt.upsertDevice.run(id, seen, seen);
       return [...touched.values()];
     });
   }
 
-  private seriesId(deviceId: string, metric: string): number {
-    const key = `${deviceId}\u0000${metric}`;
-    let id = this.seriesIds.get(key);
-    if (id === undefined) {
-      this.stmt.insertSeries.run(deviceId, metric);
-      id = this.stmt.findSeries.get(deviceId, metric)!.id;
-      this.seriesIds.set(key, id);
+  /** The device's entry, creating the device (first seen now) when it is new. */
+  private deviceFor(r: Reading): DeviceEntry {
+    let entry = this.knownDevice(r.deviceId);
+    if (!entry) {
+      const key = Number(this.stmt.insertDevice.run(r.deviceId, r.receivedAt).lastInsertRowid);
+      entry = { key, metrics: new Set() };
+      this.devices.set(r.deviceId, entry);
     }
-    return id;
+    return entry;
   }
 
-  private existingSeriesId(deviceId: string, metric: string): number | null {
-    const key = `${deviceId}\u0000${metric}`;
-    const cached = this.seriesIds.get(key);
-    if (cached !== undefined) return cached;
-    const row = this.stmt.findSeries.get(deviceId, metric);
-    if (row) this.seriesIds.set(key, row.id);
-    return row?.id ?? null;
+  private knownDevice(deviceId: string): DeviceEntry | null {
+    let entry = this.devices.get(deviceId);
+    if (!entry) {
+      const row = this.stmt.findDevice.get(deviceId);
+      if (!row) return null;
+      entry = { key: row.key, metrics: new Set() };
+      this.devices.set(deviceId, entry);
+    }
+    return entry;
+  }
+
+  /** The device's key when it has sent the metric, else null. */
+  private seriesDevice(deviceId: string, metric: string): number | null {
+    const entry = this.knownDevice(deviceId);
+    if (!entry) return null;
+    if (!entry.metrics.has(metric)) {
+      if (!this.stmt.findName.get(entry.key, metric)) return null;
+      entry.metrics.add(metric);
+    }
+    return entry.key;
   }
 
   async writeBatch(readings: readonly Reading[]): Promise<WriteResult> {
@@ -139,8 +189,8 @@ export class SqliteStore implements TelemetryStore {
     try {
       return { storedAt, series: this.writeTx(readings, storedAt) };
     } catch (err) {
-      // A rolled-back transaction may have created series rows we cached.
-      this.seriesIds.clear();
+      // A rolled-back transaction may have created devices and names we cached.
+      this.devices.clear();
       throw new StoreError(`sqlite write of ${readings.length} readings failed`, isTransient(err), { cause: err });
     }
   }
@@ -156,19 +206,20 @@ export class SqliteStore implements TelemetryStore {
 
   async querySeries(q: SeriesQuery): Promise<SeriesPage | null> {
     const after = q.after === undefined ? undefined : parseCursor(q.after);
-    const seriesId = this.existingSeriesId(q.deviceId, q.metric);
-    if (seriesId === null) return null;
-    const rows = after === undefined ? this.stmt.newest.all(seriesId, q.limit) : this.stmt.after.all(seriesId, after, q.limit);
+    const device = this.seriesDevice(q.deviceId, q.metric);
+    if (device === null) return null;
+    const params = { device, path: metricPath(q.metric), after: after ?? 0, limit: q.limit };
+    const rows = after === undefined ? this.stmt.newest.all(params) : this.stmt.after.all(params);
     const last = rows.at(-1);
     return { points: rows.map(toPoint), cursors: rows.map((r) => String(r.id)), cursor: String(last ? last.id : (after ?? 0)) };
   }
 
   async queryHistory(q: HistoryQuery): Promise<HistoryBucket[] | null> {
-    const seriesId = this.existingSeriesId(q.deviceId, q.metric);
-    if (seriesId === null) return null;
+    const device = this.seriesDevice(q.deviceId, q.metric);
+    if (device === null) return null;
     const buckets = Math.ceil((q.to - q.from) / q.stepMs) + 1;
     return this.stmt.history
-      .all({ step: q.stepMs, seriesId, from: q.from, to: q.to, buckets })
+      .all({ step: q.stepMs, device, path: metricPath(q.metric), from: q.from, to: q.to, buckets })
       .map((r) => [r.t, r.avg, r.min, r.max, r.n]);
   }
 
@@ -177,6 +228,7 @@ export class SqliteStore implements TelemetryStore {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }
 }

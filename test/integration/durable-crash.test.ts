@@ -25,8 +25,8 @@ const RATE = 50;
 function storedRows(file: string): Map<string, Map<number, number>> {
   const db = new Database(file);
   try {
-    const rows = db.prepare(`SELECT s.device_id AS device, p.seq AS seq, count(*) AS n FROM points p JOIN series s ON s.id = p.series_id
-      GROUP BY s.device_id, p.seq`).all() as Array<{ device: string; seq: number; n: number }>;
+    const rows = db.prepare(`SELECT d.id AS device, r.seq AS seq, count(*) AS n FROM readings r JOIN devices d ON d.key = r.device
+      GROUP BY d.id, r.seq`).all() as Array<{ device: string; seq: number; n: number }>;
     const byDevice = new Map<string, Map<number, number>>();
     for (const r of rows) {
       if (!byDevice.has(r.device)) byDevice.set(r.device, new Map());

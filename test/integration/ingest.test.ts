@@ -81,7 +81,7 @@ describe('ingest', () => {
     await gw.close({ keepData: true });
 
     const db = new Database(path.join(dataDir, 'telemetry.db'), { readonly: true });
-    const row = db.prepare('SELECT count(*) AS n, count(DISTINCT seq) AS distinctSeq, min(seq) AS lo, max(seq) AS hi FROM points').get();
+    const row = db.prepare('SELECT count(*) AS n, count(DISTINCT seq) AS distinctSeq, min(seq) AS lo, max(seq) AS hi FROM readings').get();
     db.close();
     expect(row).toEqual({ n: 1000, distinctSeq: 1000, lo: 1, hi: 1000 });
 
