@@ -6,9 +6,9 @@ import tls from 'node:tls';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Aedes, Client } from 'aedes';
-import websocketStream from 'websocket-stream';
 import { WebSocketServer } from 'ws';
 import type { Metrics } from '../metrics.js';
+import { WebSocketStream } from './ws-stream.js';
 
 export const MQTT_WS_PATH = '/mqtt';
 /**
@@ -63,11 +63,11 @@ function guardPacketSize(client: Client, max: number, metrics: Metrics): void {
 /**
  * Raises only the write side's mark: Node's server options set both sides, and
  * a 4 MiB read mark would hand aedes tens of thousands of packets per read.
- * The streams' constructors are not ours (net.Server, websocket-stream), so
- * the state is set after the fact.
+ * net.Server constructs the sockets, so the state is set after the fact.
  */
-function raiseWriteMark(stream: Duplex): void {
-  (stream as unknown as { _writableState: { highWaterMark: number } })._writableState.highWaterMark = SOCKET_HIGH_WATER_MARK;
+function raiseWriteMark(socket: net.Socket): net.Socket {
+  (socket as unknown as { _writableState: { highWaterMark: number } })._writableState.highWaterMark = SOCKET_HIGH_WATER_MARK;
+  return socket;
 }
 
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
@@ -98,27 +98,21 @@ function listen(server: net.Server, port: number, host: string): Promise<net.Add
 export async function startListeners(opts: ListenerOptions): Promise<Listeners> {
   const { broker, httpServer, maxPacketBytes, metrics } = opts;
   const handle = (stream: Duplex, req?: IncomingMessage) => {
-    raiseWriteMark(stream);
     guardPacketSize(broker.handle(stream, req), maxPacketBytes, metrics);
   };
 
-  const tcp = net.createServer((socket) => handle(socket));
+  const tcp = net.createServer((socket) => handle(raiseWriteMark(socket)));
   const servers: net.Server[] = [tcp];
   const mqtt = await listen(tcp, opts.mqttPort, opts.host);
   let mqtts: net.AddressInfo | null = null;
   if (opts.mqtts) {
-    const secure = tls.createServer({ cert: opts.mqtts.cert, key: opts.mqtts.key }, (socket) => handle(socket));
+    const secure = tls.createServer({ cert: opts.mqtts.cert, key: opts.mqtts.key }, (socket) => handle(raiseWriteMark(socket)));
     servers.push(secure);
     mqtts = await listen(secure, opts.mqtts.port, opts.host);
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxPacketBytes + 8 });
-  wss.on('connection', (ws, req: IncomingMessage) => {
-    const stream = websocketStream(ws as never);
-    // A socket error is the client's problem; aedes sees the stream close.
-    stream.on('error', () => stream.destroy());
-    handle(stream, req);
-  });
+  wss.on('connection', (ws, req: IncomingMessage) => handle(new WebSocketStream(ws, SOCKET_HIGH_WATER_MARK), req));
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
     if (pathname !== MQTT_WS_PATH) return refuseUpgrade(socket, 404, 'Not Found');
