@@ -8,6 +8,30 @@ export interface MetricSources {
   admission?: () => { inFlight: number; waiting: number };
 }
 
+/**
+ * A counter of MQTT PUBLISH packets by QoS whose hot path is `counts[qos]++`
+ * (issue #9, item 5). prom-client's inc() builds a label hash and a result
+ * object on every call, even on a child from .labels(), so the broker counts
+ * in plain numbers and the counter catches up when /metrics is scraped.
+ */
+function publishCounter(registry: Registry, name: string, help: string): Float64Array {
+  const counts = new Float64Array(3);
+  const reported = new Float64Array(3);
+  new Counter({
+    name,
+    help,
+    labelNames: ['qos'] as const,
+    registers: [registry],
+    collect() {
+      for (let qos = 0; qos < 3; qos++) {
+        this.inc({ qos: String(qos) }, counts[qos]! - reported[qos]!);
+        reported[qos] = counts[qos]!;
+      }
+    },
+  });
+  return counts;
+}
+
 export function createMetrics() {
   const registry = new Registry();
   const sources: MetricSources = {};
@@ -182,6 +206,10 @@ export function createMetrics() {
       help: 'Connections closed by a protocol or policy error',
       registers: [registry],
     }),
+    /** Index by QoS: `mqttMessagesIn[packet.qos]! += 1`. */
+    mqttMessagesIn: publishCounter(registry, 'gateway_mqtt_messages_in_total', 'PUBLISH packets received from clients, by QoS'),
+    /** Index by the QoS delivered (the subscription's, when lower than the message's). */
+    mqttMessagesOut: publishCounter(registry, 'gateway_mqtt_messages_out_total', 'PUBLISH packets delivered to subscribers, by QoS'),
   };
   for (const reason of REJECT_REASONS) metrics.readingsRejected.inc({ reason }, 0);
   for (const reason of ['rate_limited', 'overload']) metrics.mqttDropped.inc({ qos: '0', reason }, 0);

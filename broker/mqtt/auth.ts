@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { DeviceRegistry } from '../registry/registry.js';
 import { VIEWER_USERNAME, type TokenIssuer } from '../registry/tokens.js';
 import { FlapDetector, KeyedBuckets, TokenBucket, type FlapOptions } from '../rate-limit.js';
-import type { Identity } from './policy.js';
+import { ANONYMOUS, type Identity } from './policy.js';
 
 /** CONNACK return codes of MQTT 3.1.1 [MQTT-3.2.2.3]. */
 export const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_CREDENTIALS: 4, NOT_AUTHORIZED: 5 } as const;
@@ -74,7 +74,7 @@ export function createAuth(opts: AuthOptions) {
       return done(null, true);
     }
     if (!opts.auth) {
-      identities.set(client, { kind: 'anonymous' });
+      identities.set(client, ANONYMOUS);
       return done(null, true);
     }
     if (username === undefined || password === undefined) {

@@ -7,7 +7,7 @@ import type { Ingest } from '../ingest/ingest.js';
 import type { Metrics } from '../metrics.js';
 import type { Auth } from './auth.js';
 import type { DisconnectReasons } from './presence.js';
-import { canPublish, canSubscribe } from './policy.js';
+import { ANONYMOUS, canPublish, canSubscribe } from './policy.js';
 import type { Admission } from './admission.js';
 import { Durability } from './durability.js';
 import type { BrokerBackend } from './persistence.js';
@@ -66,6 +66,7 @@ function bufferedBytes(client: Client): number {
 
 export async function createBroker({ ingest, reasons, auth, admission, limits, metrics, logger, now = Date.now, backend }: BrokerOptions): Promise<Aedes> {
   const throttle = createPublishThrottle(limits, metrics, now);
+  const { mqttMessagesIn: messagesIn, mqttMessagesOut: messagesOut } = metrics;
   const durability = new Durability();
   /** QoS 0 dropped at the edge: `shed` makes the patched aedes end the publish unrouted (patches/aedes+1.2.0.patch). */
   const shed = (packet: PublishPacket, reason: 'rate_limited' | 'overload', callback: (err: null) => void) => {
@@ -92,10 +93,12 @@ export async function createBroker({ ingest, reasons, auth, admission, limits, m
     authorizePublish(client, packet, callback) {
       // Wills of clients that are already gone, and the gateway's own messages, arrive with no client.
       if (client === null) return callback(null);
+      // Every PUBLISH a client sends passes here first, allowed or not; a will (no cmd) is not one.
+      if (packet.cmd === 'publish') messagesIn[packet.qos]! += 1;
       if (Buffer.byteLength(packet.topic) > limits.maxTopicLength) {
         return callback(new Error(`topic longer than ${limits.maxTopicLength} bytes`));
       }
-      const identity = auth.identityOf(client) ?? { kind: 'anonymous' };
+      const identity = auth.identityOf(client) ?? ANONYMOUS;
       const decision = canPublish(identity, packet.topic);
       const telemetry = parseDeviceTopic(packet.topic)?.kind === 'telemetry';
       // A device's telemetry for another device is a data error that ingest answers like
@@ -127,7 +130,7 @@ export async function createBroker({ ingest, reasons, auth, admission, limits, m
     },
 
     authorizeSubscribe(client, subscription, callback) {
-      const decision = canSubscribe(auth.identityOf(client) ?? { kind: 'anonymous' }, subscription.topic);
+      const decision = canSubscribe(auth.identityOf(client) ?? ANONYMOUS, subscription.topic);
       const count = Object.keys((client as unknown as { subscriptions: object }).subscriptions).length;
       if (!decision.allow || count >= limits.maxSubscriptions || Buffer.byteLength(subscription.topic) > limits.maxTopicLength) {
         metrics.mqttPolicyDenied.inc({ action: 'subscribe' });
@@ -151,6 +154,10 @@ export async function createBroker({ ingest, reasons, auth, admission, limits, m
         return null;
       }
       return packet;
+    },
+
+    delivered(packet) {
+      messagesOut[packet.qos]! += 1;
     },
   });
 

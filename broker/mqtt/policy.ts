@@ -13,6 +13,9 @@ export type Identity =
 
 export type Decision = { allow: true } | { allow: false; reason: string };
 
+/** Every anonymous client shares this one identity. */
+export const ANONYMOUS: Identity = Object.freeze({ kind: 'anonymous' });
+
 const ALLOW: Decision = { allow: true };
 const deny = (reason: string): Decision => ({ allow: false, reason });
 

@@ -58,10 +58,22 @@ export class DisconnectReasons {
   }
 }
 
+/** What presence keeps per client id: the last event's version and the state /api/devices shows. */
+interface Tracked extends DevicePresence {
+  version: number;
+}
+
 export class Presence {
-  private readonly sessions = new WeakMap<Client, string>();
-  private readonly versions = new Map<string, number>();
-  private readonly devices = new Map<string, DevicePresence>();
+  /**
+   * A number per connection, not a UUID string: 56 bytes less per connection.
+   * The session identifier is formatted from it (see sessionOf).
+   */
+  private readonly sessions = new WeakMap<Client, number>();
+  private sessionCount = 0;
+  /** Random per process, so identifiers from different runs or nodes do not collide. */
+  private readonly sessionPrefix = randomUUID().slice(0, 24);
+  /** One record per client id (one Map entry, updated in place), bounded by MAX_TRACKED. */
+  private readonly tracked = new Map<string, Tracked>();
   private closing = false;
 
   constructor(
@@ -88,40 +100,42 @@ export class Presence {
   }
 
   of(deviceId: string): DevicePresence | undefined {
-    return this.devices.get(deviceId);
+    const t = isValidDeviceId(deviceId) ? this.tracked.get(deviceId) : undefined;
+    return t && { online: t.online, connectedAt: t.connectedAt, disconnectedAt: t.disconnectedAt, disconnectReason: t.disconnectReason };
   }
 
   /** Device ids seen connecting since start, whether or not they stored telemetry. */
   knownDevices(): string[] {
-    return [...this.devices.keys()];
+    return [...this.tracked.keys()].filter(isValidDeviceId);
   }
 
-  private nextVersion(clientId: string): number {
-    const version = (this.versions.get(clientId) ?? 0) + 1;
-    if (!this.versions.has(clientId) && this.versions.size >= MAX_TRACKED) this.versions.delete(this.versions.keys().next().value!);
-    this.versions.set(clientId, version);
-    return version;
+  private trackedOf(clientId: string): Tracked {
+    let t = this.tracked.get(clientId);
+    if (!t) {
+      if (this.tracked.size >= MAX_TRACKED) this.tracked.delete(this.tracked.keys().next().value!);
+      t = { version: 0, online: false, connectedAt: null, disconnectedAt: null, disconnectReason: null };
+      this.tracked.set(clientId, t);
+    }
+    return t;
   }
 
-  private track(clientId: string, update: Partial<DevicePresence>): void {
-    if (!isValidDeviceId(clientId)) return;
-    const previous = this.devices.get(clientId) ?? { online: false, connectedAt: null, disconnectedAt: null, disconnectReason: null };
-    if (!this.devices.has(clientId) && this.devices.size >= MAX_TRACKED) this.devices.delete(this.devices.keys().next().value!);
-    this.devices.set(clientId, { ...previous, ...update });
+  /** UUID-shaped: the process's random prefix and the connection's number. */
+  private sessionOf(client: Client): string {
+    let n = this.sessions.get(client);
+    if (n === undefined) this.sessions.set(client, (n = ++this.sessionCount));
+    return this.sessionPrefix + n.toString(16).padStart(12, '0');
   }
 
-  private event(client: Client, eventType: 'connected' | 'disconnected'): LifecycleEvent {
-    let session = this.sessions.get(client);
-    if (!session) this.sessions.set(client, (session = randomUUID()));
+  private event(client: Client, eventType: 'connected' | 'disconnected', tracked: Tracked): LifecycleEvent {
     const conn = client.conn as { remoteAddress?: string };
     return {
       clientId: client.id,
       timestamp: this.now(),
       eventType,
-      sessionIdentifier: session,
+      sessionIdentifier: this.sessionOf(client),
       principalIdentifier: this.principalOf(client),
       ipAddress: conn.remoteAddress ?? client.req?.socket.remoteAddress ?? null,
-      versionNumber: this.nextVersion(client.id),
+      versionNumber: ++tracked.version,
     };
   }
 
@@ -130,8 +144,11 @@ export class Presence {
   }
 
   private connected(client: Client): void {
-    const event = this.event(client, 'connected');
-    this.track(client.id, { online: true, connectedAt: event.timestamp, disconnectReason: null });
+    const tracked = this.trackedOf(client.id);
+    const event = this.event(client, 'connected', tracked);
+    tracked.online = true;
+    tracked.connectedAt = event.timestamp;
+    tracked.disconnectReason = null;
     this.publish(event);
   }
 
@@ -140,14 +157,19 @@ export class Presence {
     const reason: DisconnectReason = wantsOut
       ? 'CLIENT_INITIATED_DISCONNECT'
       : (this.reasons.get(client) ?? (this.closing ? 'SERVER_INITIATED_DISCONNECT' : 'CONNECTION_LOST'));
+    const tracked = this.trackedOf(client.id);
     const event: LifecycleEvent = {
-      ...this.event(client, 'disconnected'),
+      ...this.event(client, 'disconnected', tracked),
       clientInitiatedDisconnect: reason === 'CLIENT_INITIATED_DISCONNECT',
       disconnectReason: reason,
     };
     // A takeover's old session ends after the new one began: it must not mark the device offline.
     const current = clientById(this.broker, client.id);
-    if (!current || current === client) this.track(client.id, { online: false, disconnectedAt: event.timestamp, disconnectReason: reason });
+    if (!current || current === client) {
+      tracked.online = false;
+      tracked.disconnectedAt = event.timestamp;
+      tracked.disconnectReason = reason;
+    }
     this.publish(event);
   }
 }

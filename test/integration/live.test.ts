@@ -71,4 +71,24 @@ describe('live path', () => {
     await publishReading(bystander, 'bystander', 1);
     await waitFor(async () => (await metricValue(gw!.httpUrl, 'gateway_readings_stored_total')) === 1, { what: 'stored' });
   });
+
+  it('counts PUBLISH packets in by the QoS sent and out by the QoS each subscriber gets', async () => {
+    gw = await startTestGateway();
+    const delivered = [0, 0, 0];
+    for (const [id, url, qos] of [['sub-qos0', gw.mqttUrl, 0], ['sub-qos1', gw.wsUrl, 1]] as const) {
+      const subscriber = await client(url, id);
+      subscriber.on('message', (_topic, _payload, packet) => (delivered[packet.qos]! += 1));
+      await subscriber.subscribeAsync('lab/#', { qos });
+    }
+    const publisher = await client(gw.mqttUrl, 'publisher');
+    for (const qos of [0, 0, 1, 1, 1, 2] as const) await publisher.publishAsync(`lab/qos${qos}`, 'x', { qos });
+    await waitFor(() => delivered[0]! + delivered[1]! + delivered[2]! === 12, { what: 'six messages to each subscriber' });
+
+    const counts = async (name: string) =>
+      Promise.all(['0', '1', '2'].map((qos) => metricValue(gw!.httpUrl, name, `qos="${qos}"`)));
+    expect(await counts('gateway_mqtt_messages_in_total')).toEqual([2, 3, 1]);
+    // The QoS 0 subscriber gets all six at QoS 0; the QoS 1 one gets QoS 0 messages at QoS 0.
+    expect(delivered[0]).toBeGreaterThanOrEqual(8);
+    expect(await counts('gateway_mqtt_messages_out_total')).toEqual(delivered);
+  });
 });
