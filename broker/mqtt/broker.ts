@@ -55,15 +55,6 @@ export function redirectRejected(packet: PublishPacket, clientId: string, reason
   packet.payload = Buffer.from(JSON.stringify({ reason, message, topic: original }));
 }
 
-/**
- * Bytes waiting in a client's outgoing stream. websocket-stream is built on
- * readable-stream 2, which predates `writableLength`; its state has the count.
- */
-function bufferedBytes(client: Client): number {
-  const conn = client.conn as Client['conn'] & { _writableState?: { length: number } };
-  return conn.writableLength ?? conn._writableState?.length ?? 0;
-}
-
 export async function createBroker({ ingest, reasons, auth, admission, limits, metrics, logger, now = Date.now, backend }: BrokerOptions): Promise<Aedes> {
   const throttle = createPublishThrottle(limits, metrics, now);
   const { mqttMessagesIn: messagesIn, mqttMessagesOut: messagesOut } = metrics;
@@ -149,7 +140,7 @@ export async function createBroker({ ingest, reasons, auth, admission, limits, m
     authorizeForward(client, packet) {
       // A subscriber that cannot keep up loses messages instead of making
       // everyone wait for its socket to drain (aedes waits per delivery).
-      if (bufferedBytes(client) > limits.slowSubscriberBytes) {
+      if (client.conn.writableLength > limits.slowSubscriberBytes) {
         metrics.mqttForwardDropped.inc({ qos: String(packet.qos) });
         return null;
       }
