@@ -1,6 +1,6 @@
 // Bytes on the wire, headers and framing included, "as near as the client can
 // measure" (issue #3). fetch: Resource Timing's transferSize in the browser
-// (resource-timing.ts), the response's own status line and headers under Node.
+// (browser-io.ts), the response's own status line and headers under Node.
 // SSE and WebSocket: the browser hides their handshakes and framing, so the
 // frames are rebuilt from what the client does see, and the handshakes are the
 // gateway's response heads below (test/integration/compare.test.ts checks them

@@ -55,7 +55,7 @@ export function parseStoredPoint(row: unknown, arrivedAt: number): SourcePoint {
 }
 
 /** Validates the response shape instead of trusting it, so a gateway bug shows as an error, not as a broken chart. */
-export function parseSeriesPage(body: unknown, arrivedAt: number): SeriesPage {
+function parseSeriesPage(body: unknown, arrivedAt: number): SeriesPage {
   const page = body as { points?: unknown; cursor?: unknown } | null;
   if (!page || !Array.isArray(page.points) || typeof page.cursor !== 'string') {
     throw new Error('series response lacks points[] or cursor');
@@ -68,7 +68,7 @@ function errorText(body: unknown, status: number): string {
   return typeof error?.message === 'string' ? `${status} ${String(error.code)}: ${error.message}` : `HTTP ${status}`;
 }
 
-export function seriesUrl(baseUrl: string, target: SourceTarget, params: SeriesParams): string {
+function seriesUrl(baseUrl: string, target: SourceTarget, params: SeriesParams): string {
   const query = new URLSearchParams({ metric: target.metric });
   if (params.after != null) query.set('after', params.after);
   if (params.limit !== undefined) query.set('limit', String(params.limit));

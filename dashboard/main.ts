@@ -123,12 +123,6 @@ async function refreshDevices(): Promise<void> {
   apply();
 }
 
-function renderComparisonSection(): void {
-  const figures = new Map(panels.map((p) => [p.id, p.figures()]));
-  renderComparison(comparisonBody, comparisonRows(METHODS, figures, __CLIENT_LINES__));
-  renderHops(hopsRoot, hopRows(METHODS, figures));
-}
-
 deviceSelect.addEventListener('change', () => {
   wanted = { deviceId: deviceSelect.value, metric: target?.metric ?? wanted.metric };
   apply();
@@ -151,6 +145,8 @@ void refreshDevices();
 setInterval(() => void refreshDevices(), DEVICES_REFRESH_MS);
 shadowPanel.start(SHADOW_REFRESH_MS);
 setInterval(() => {
-  for (const panel of panels) panel.tick();
-  renderComparisonSection();
+  // The comparison shows the figures each panel has just drawn, not a second computation of them.
+  const figures = new Map(panels.map((p) => [p.id, p.tick()]));
+  renderComparison(comparisonBody, comparisonRows(METHODS, figures, __CLIENT_LINES__));
+  renderHops(hopsRoot, hopRows(METHODS, figures));
 }, FIGURES_TICK_MS);

@@ -74,8 +74,9 @@ export class Panel {
       onPoints: (points, batch) => {
         if (this.source === source) this.onPoints(points, batch.backfill);
       },
+      // The polls report 'open' with every answer: only a change is redrawn at once, the tick redraws the figures anyway.
       onStatus: (status, detail) => {
-        if (this.source === source) this.setStatus(status, detail);
+        if (this.source === source && (status !== this.status || detail !== this.detail)) this.setStatus(status, detail);
       },
     });
     this.source = source;
@@ -93,10 +94,10 @@ export class Panel {
     this.source?.start();
   }
 
-  /** Samples the counters for the rates and redraws the figures; called on a steady tick. */
-  tick(): void {
+  /** Samples the counters for the rates and redraws the figures; called on a steady tick. Returns the figures drawn. */
+  tick(): PanelFigures {
     this.model.sample(this.now(), this.counters());
-    this.render();
+    return this.render();
   }
 
   snapshot(): PanelSnapshot {
@@ -145,7 +146,7 @@ export class Panel {
     return this.source?.counters ?? emptyCounters();
   }
 
-  private render(): void {
+  private render(): PanelFigures {
     const f = this.figures();
     const c = f.counters;
     this.root.dataset.status = this.status;
@@ -165,6 +166,7 @@ export class Panel {
     set('bytes', formatBytes(c.bytes));
     this.field('bytes').title = f.bytesPerSecond === null ? '' : `${formatRate(f.bytesPerSecond)} over the last ${this.model.limits.rateWindowMs / 1000} s`;
     set('bytes-per-update', f.bytesPerUpdate === null ? '—' : formatBytes(f.bytesPerUpdate));
+    return f;
   }
 
   private field(name: string): HTMLElement {

@@ -18,7 +18,7 @@ export interface ShadowView {
 export const NO_SHADOW: ShadowView = Object.freeze({ desired: {}, reported: {}, delta: {}, version: null });
 
 /** What the form sets, in the order the table lists them; the limits are the simulated devices' (devices/shadow-sync.ts). */
-export const COMMAND_FIELDS = ['intervalMs', 'relay', 'setpoint'] as const;
+const COMMAND_FIELDS = ['intervalMs', 'relay', 'setpoint'] as const;
 export const INTERVAL_LIMITS_MS = { min: 100, max: 3_600_000 } as const;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -40,7 +40,7 @@ export interface ShadowRow {
   state: RowState;
 }
 
-export function formatValue(value: unknown): string {
+function formatValue(value: unknown): string {
   return value === undefined ? NO_VALUE : typeof value === 'string' ? value : JSON.stringify(value);
 }
 

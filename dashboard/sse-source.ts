@@ -27,7 +27,7 @@ export interface SseOptions extends SourceTarget {
   retryMs: number;
 }
 
-export function streamUrl(baseUrl: string, target: SourceTarget, after: string): string {
+function streamUrl(baseUrl: string, target: SourceTarget, after: string): string {
   const query = new URLSearchParams({ metric: target.metric, after });
   return `${baseUrl}/api/devices/${encodeURIComponent(target.deviceId)}/stream?${query}`;
 }

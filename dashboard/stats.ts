@@ -11,7 +11,7 @@ export interface DelaySummary {
   last: number | null;
 }
 
-export const EMPTY_DELAYS: DelaySummary = Object.freeze({ count: 0, p50: null, p95: null, max: null, last: null });
+const EMPTY_DELAYS: DelaySummary = Object.freeze({ count: 0, p50: null, p95: null, max: null, last: null });
 
 /**
  * Nearest-rank percentile of ascending `sorted` (p in (0, 100]): always a value
@@ -85,7 +85,7 @@ export function hopMedians(samples: readonly (readonly number[])[]): (number | n
 export type Rating = 'low' | 'medium' | 'high';
 
 /** Thresholds of the measured realtime-ness, on the p95 delay to drawing. */
-export const REALTIME_THRESHOLDS_MS = Object.freeze({ high: 250, medium: 1000 });
+const REALTIME_THRESHOLDS_MS = Object.freeze({ high: 250, medium: 1000 });
 
 /** High: a person sees it as instant (p95 within 250 ms). Medium: within a second, one refresh tick. Low: slower. */
 export function realtimeRating(p95Ms: number | null): Rating | null {

@@ -9,7 +9,7 @@ import type { SourceIo } from '../dashboard/methods.js';
 import { nodeEventSource } from './event-source.js';
 
 /** `rawHeaders` is [name, value, name, value, ...] as received. */
-export function headerPairs(raw: readonly string[]): [string, string][] {
+function headerPairs(raw: readonly string[]): [string, string][] {
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
   return pairs;

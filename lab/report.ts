@@ -2,7 +2,7 @@
 // every client got every reading exactly once, and writes the Markdown table.
 import { methodInfo, type MethodId } from '../dashboard/methods.js';
 import type { SourceCounters } from '../dashboard/source.js';
-import { HOPS, percentile } from '../dashboard/stats.js';
+import { hopMedians, HOPS, percentile } from '../dashboard/stats.js';
 
 /** One client's deliveries: seq -> how often it was delivered; it had to get every seq in (fromSeq, toSeq]. */
 export interface ClientDeliveries {
@@ -87,6 +87,7 @@ export function summarize(m: PhaseMeasure, baseline: Baseline): MethodResult {
   const seconds = m.windowMs / 1000;
   const cpuAboveBaseline = m.cpuSeconds - (baseline.cpuSeconds * m.windowMs) / baseline.windowMs;
   const polls = info.id === 'short-poll' || info.id === 'long-poll';
+  const medians = hopMedians(m.hops);
   return {
     method: m.method,
     title: info.title,
@@ -105,7 +106,7 @@ export function summarize(m: PhaseMeasure, baseline: Baseline): MethodResult {
     bytesPerUpdate: updates > 0 ? (m.delta.bytes - m.delta.backfillBytes) / updates : null,
     emptyShare: polls && m.delta.responses > 0 ? m.delta.emptyResponses / m.delta.responses : null,
     cpuMsPer1000Updates: updates > 0 ? (cpuAboveBaseline * 1000 * 1000) / updates : null,
-    hopsMs: HOPS[info.path].slice(0, -1).map((hop, i) => ({ hop, median: percentile(sorted(m.hops[i] ?? []), 50) })),
+    hopsMs: HOPS[info.path].slice(0, -1).map((hop, i) => ({ hop, median: medians[i] ?? null })),
     delivery: m.delivery,
   };
 }

@@ -9,11 +9,10 @@ import { startFleet, type Fleet } from '../../devices/fleet.js';
 import { getJson, waitFor } from '../helpers/clients.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { findExecutable, requireTool } from '../helpers/tools.js';
+import { CHROMIUM_ARGS, openPage } from './chromium.js';
 
 // Off CI a missing browser skips the suite with the reason printed; in CI requireTool throws, failing the file.
 const available = requireTool('chromium', 'chromium');
-// As test/e2e/dashboard.test.ts: nothing here may reach out of the machine.
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const DEVICE = 'e2e-relay-0001';
 const WINDOW_MS = 3000;
@@ -44,9 +43,7 @@ describe.skipIf(!available)('commands from the dashboard in headless Chromium', 
   async function open(env: Record<string, string> = {}): Promise<Page> {
     gw = await startTestGateway(env);
     fleet = await startFleet({ url: gw.mqttUrl, count: 1, rate: 1, profile: 'thermostat', idPrefix: 'e2e-relay', jitter: 0 });
-    const p = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
-    p.on('pageerror', (err) => pageErrors.push(err.message));
-    p.on('console', (msg) => msg.type() === 'error' && pageErrors.push(msg.text()));
+    const p = await openPage(browser!, pageErrors);
     await p.goto(`${gw.httpUrl}/?device=${DEVICE}&metric=temperature`);
     await p.click('#shadow summary');
     await p.locator('#shadow tr[data-field="intervalMs"] td:nth-child(3)', { hasText: '1000' }).waitFor();

@@ -12,20 +12,10 @@ import type { DashboardHook } from '../../dashboard/hook.js';
 import type { PanelSnapshot } from '../../dashboard/panel.js';
 import { connectClient, reading, waitFor } from '../helpers/clients.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { CHROMIUM_ARGS, openPage } from './chromium.js';
 import { startCutProxy, type CutProxy } from './cut-proxy.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-// DESIGN.md §6, plus --disable-quic: nothing here may reach out of the machine.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const inCi = Boolean(process.env.CI) && process.env.CI !== 'false' && process.env.CI !== '0';
 const missing = existsSync(CHROMIUM) ? null : `${CHROMIUM} not found (Debian: apt-get install chromium)`;
@@ -82,9 +72,7 @@ describe.skipIf(skip)('realtime lab in headless Chromium', () => {
     gw = await startTestGateway();
     device = await connectClient(gw.mqttUrl, { clientId: DEVICE });
     await device.publishAsync(telemetryTopic(DEVICE), reading(0, metrics), { qos: 1 });
-    const p = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
-    p.on('pageerror', (err) => pageErrors.push(err.message));
-    p.on('console', (msg) => msg.type() === 'error' && pageErrors.push(msg.text()));
+    const p = await openPage(browser!, pageErrors);
     await p.goto(`${via ? await via(gw.httpUrl) : gw.httpUrl}/?device=${DEVICE}&metric=temperature`);
     for (const id of PANELS) await p.locator(`[data-panel="${id}"][data-status="open"]`).waitFor();
     return p;

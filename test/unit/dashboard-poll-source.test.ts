@@ -97,8 +97,7 @@ describe('dashboard short-poll source', () => {
   });
 
   it('stops, then resumes from its cursor as a backfill; a full page means too much was missed, so the newest are loaded', async () => {
-    const answers = [() => page([1, 2]), () => page([3, 4]), () => page([5, 6])];
-    const api = fakeHttp((_url, signal) => answers.shift()?.() ?? hang(signal));
+    const api = scripted([() => page([1, 2]), () => page([3, 4]), () => page([5, 6])]);
     const rec = recorder();
     const source = pollSource({ ...target, http: api.env, intervalMs: () => 1000, limit: 2 }, rec.handlers);
     source.start();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SSE_HANDSHAKE_BYTES, sseEventBytes } from '../../dashboard/bytes.js';
 import { sseSource, type SseConnect, type SseHandlers } from '../../dashboard/sse-source.js';
-import { fakeHttp, hang, page, recorder, row, target } from './dashboard-fakes.js';
+import { fakeHttp, page, recorder, row, scripted, target } from './dashboard-fakes.js';
 
 /** Stands in for EventSource: records each stream opened and lets the test drive it. */
 function fakeEventSource() {
@@ -86,8 +86,7 @@ describe('dashboard SSE source', () => {
   });
 
   it('after stop, resumes with a backfill from its cursor, then a stream after the new cursor; a stopped stream delivers nothing', async () => {
-    const answers = [() => page([1]), () => page([3, 4])];
-    const api = fakeHttp((_url, signal) => answers.shift()?.() ?? hang(signal));
+    const api = scripted([() => page([1]), () => page([3, 4])]);
     const es = fakeEventSource();
     const rec = recorder();
     const source = sseSource({ ...target, http: api.env, connect: es.connect, limit: 100, retryMs: 1000 }, rec.handlers);
