@@ -70,6 +70,11 @@ function ouStep(x: number, dtMs: number, tauS: number, sd: number, rng: Rng): nu
   return x * decay + sd * Math.sqrt(1 - decay * decay) * gaussian(rng);
 }
 
+/** A sensor's slow calibration drift: `perDay` units for each day since `startMs`. */
+function drift(perDay: number, startMs: number, nowMs: number): number {
+  return (perDay * Math.max(0, nowMs - startMs)) / DAY_MS;
+}
+
 /** Whether an event with mean spacing `meanMs` happened within the last `dtMs`: a per-time, not per-reading, chance. */
 function chance(rng: Rng, dtMs: number, meanMs: number): boolean {
   return rng() < 1 - Math.exp(-dtMs / meanMs);
@@ -93,10 +98,9 @@ export const thermostat: Profile<ThermostatState> = {
     const dt = Math.max(0, nowMs - s.lastMs);
     const walk = ouStep(s.walk, dt, 1800, 0.6, rng);
     const humidityWalk = ouStep(s.humidityWalk, dt, 3600, 4, rng);
-    const drift = (s.driftPerDay * Math.max(0, nowMs - s.startMs)) / DAY_MS;
     // Sun on the sensor or an opened window: rare, brief, and a real dashboard must cope.
     const spike = rng() < 0.001 ? uniform(rng, 3, 8) : 0;
-    const raw = s.setpoint + 1.5 * diurnal(nowMs, 15) + walk + drift + spike + 0.05 * gaussian(rng);
+    const raw = s.setpoint + 1.5 * diurnal(nowMs, 15) + walk + drift(s.driftPerDay, s.startMs, nowMs) + spike + 0.05 * gaussian(rng);
     const temperature = clamp(raw, this.bounds.temperature!);
     // Warmer air holds more water, so relative humidity falls as the room warms.
     const humidity = clamp(45 - 2 * (temperature - s.setpoint) + humidityWalk + 0.3 * gaussian(rng), this.bounds.humidity!);
@@ -159,10 +163,9 @@ export const airQuality: Profile<AirQualityState> = {
     const co2Walk = ouStep(s.co2Walk, dt, 1200, 60, rng);
     const pmWalk = ouStep(s.pmWalk, dt, 1800, 0.3, rng);
     const vocWalk = ouStep(s.vocWalk, dt, 900, 30, rng);
-    // NDIR CO2 sensors drift by a few ppm a day until recalibrated.
-    const drift = (s.co2DriftPerDay * Math.max(0, nowMs - s.startMs)) / DAY_MS;
     const occupancy = bump(nowMs, 13, 3);
-    const co2 = clamp(420 + 700 * occupancy + co2Walk + drift + 5 * gaussian(rng), this.bounds.co2!);
+    // NDIR CO2 sensors drift by a few ppm a day until recalibrated.
+    const co2 = clamp(420 + 700 * occupancy + co2Walk + drift(s.co2DriftPerDay, s.startMs, nowMs) + 5 * gaussian(rng), this.bounds.co2!);
     // A cooking event lifts particles at once and they settle with a ~10 minute half-life.
     const settled = s.pmEvent * Math.pow(0.5, dt / 600_000);
     const pmEvent = chance(rng, dt, 6 * HOUR_MS) ? settled + uniform(rng, 40, 150) : settled;

@@ -10,7 +10,7 @@ export const deviceParams = {
   properties: { id: { type: 'string', pattern: DEVICE_ID_PATTERN.source } },
 } as const;
 
-export const metricProperty = { type: 'string', pattern: METRIC_NAME_PATTERN.source } as const;
+const metricProperty = { type: 'string', pattern: METRIC_NAME_PATTERN.source } as const;
 
 /**
  * Cursors are opaque to clients; the store validates their form. The

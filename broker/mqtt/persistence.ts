@@ -66,7 +66,7 @@ interface RetainedStreams {
  * for its next connect. aedes-persistence-redis defaults to 1,000, which a
  * device offline for a few minutes exceeds; LevelDB has no such limit.
  */
-export const REDIS_SESSION_DELIVERY = 100_000;
+const REDIS_SESSION_DELIVERY = 100_000;
 
 function redisPersistence(conn: Redis): AsyncPersistence {
   type Options = { conn: Redis; maxSessionDelivery: number };

@@ -44,6 +44,8 @@ function toDevice(row: Row): RegisteredDevice {
 
 export class DeviceRegistry {
   private readonly db: Database.Database;
+  /** Prepared once: row() runs on every device connect. */
+  private readonly stmt;
 
   constructor(file: string, private readonly now: () => number = Date.now) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -55,16 +57,24 @@ export class DeviceRegistry {
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     addKdfColumn(this.db);
+    this.stmt = {
+      row: this.db.prepare<[string], Row>('SELECT * FROM devices WHERE id = ?'),
+      all: this.db.prepare<[], Row>('SELECT * FROM devices ORDER BY id'),
+      insert: this.db.prepare('INSERT INTO devices (id, kdf, salt, hash, created_at) VALUES (?, ?, ?, ?, ?)'),
+      update: this.db.prepare(
+        'UPDATE devices SET kdf = ?, salt = ?, hash = ?, rotated_at = coalesce(?, rotated_at), revoked_at = NULL WHERE id = ?',
+      ),
+      revoke: this.db.prepare('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    };
   }
 
   private row(id: string): Row | undefined {
-    return this.db.prepare<[string], Row>('SELECT * FROM devices WHERE id = ?').get(id);
+    return this.stmt.row.get(id);
   }
 
   private store(id: string, secret: string, rotatedAt: number | null): void {
     const { kdf, salt, hash } = hashSecret(secret);
-    this.db.prepare('UPDATE devices SET kdf = ?, salt = ?, hash = ?, rotated_at = coalesce(?, rotated_at), revoked_at = NULL WHERE id = ?')
-      .run(kdf, salt, hash, rotatedAt, id);
+    this.stmt.update.run(kdf, salt, hash, rotatedAt, id);
   }
 
   /** Creates a device with a fresh secret; the secret is returned once and never stored. */
@@ -73,7 +83,7 @@ export class DeviceRegistry {
     if (this.row(id)) throw new RequestError('device_exists', `device ${id} is already registered`, 409);
     const secret = generateSecret();
     const { kdf, salt, hash } = hashSecret(secret);
-    this.db.prepare('INSERT INTO devices (id, kdf, salt, hash, created_at) VALUES (?, ?, ?, ?, ?)').run(id, kdf, salt, hash, this.now());
+    this.stmt.insert.run(id, kdf, salt, hash, this.now());
     return { id, secret };
   }
 
@@ -91,13 +101,13 @@ export class DeviceRegistry {
   }
 
   revoke(id: string): RegisteredDevice {
-    const result = this.db.prepare('UPDATE devices SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(this.now(), id);
+    const result = this.stmt.revoke.run(this.now(), id);
     if (result.changes === 0 && !this.row(id)) throw new RequestError('unknown_device', `device ${id} is not registered`, 404);
     return toDevice(this.row(id)!);
   }
 
   list(): RegisteredDevice[] {
-    return this.db.prepare<[], Row>('SELECT * FROM devices ORDER BY id').all().map(toDevice);
+    return this.stmt.all.all().map(toDevice);
   }
 
   get(id: string): RegisteredDevice | null {

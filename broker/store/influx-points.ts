@@ -63,10 +63,10 @@ export function schemas(database: string): ISchemaOptions[] {
  * earlier, whose copy, should it ever come again, is then stored twice; the
  * check compares device and seq, so it never takes one reading for another.
  */
-export function seenTime(r: Reading & { seq: number }): string {
+export function seenTime(deviceId: string, ts: number, seq: number): string {
   let hash = 0x811c9dc5;
-  for (const c of `${r.deviceId}\u0000${r.seq}`) hash = Math.imul(hash ^ c.charCodeAt(0), 0x01000193);
-  return `${r.ts}${String((hash >>> 0) % 1_000_000).padStart(6, '0')}`;
+  for (const c of `${deviceId}\u0000${seq}`) hash = Math.imul(hash ^ c.charCodeAt(0), 0x01000193);
+  return `${ts}${String((hash >>> 0) % 1_000_000).padStart(6, '0')}`;
 }
 
 /**
@@ -133,7 +133,7 @@ export function toPoints(readings: readonly Reading[], first: number, storedAt: 
       touched.set(`${r.deviceId}\u0000${metric}`, { deviceId: r.deviceId, metric });
     }
     if (r.seq !== null && r.ts >= historyCutoffMs) {
-      marks.push({ measurement: SEEN, fields: { device: r.deviceId, seq: r.seq }, timestamp: seenTime({ ...r, seq: r.seq }) });
+      marks.push({ measurement: SEEN, fields: { device: r.deviceId, seq: r.seq }, timestamp: seenTime(r.deviceId, r.ts, r.seq) });
     }
   }
   return { points, marks, series: [...touched.values()] };

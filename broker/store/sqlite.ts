@@ -133,6 +133,7 @@ export class SqliteStore implements TelemetryStore {
       ),
       devices: this.db.prepare<[], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices d ORDER BY d.id`),
       device: this.db.prepare<[string], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?`),
+      ping: this.db.prepare('SELECT 1'),
     };
     this.writeTx = this.db.transaction((readings: readonly Reading[], storedAt: number) => {
       const touched = new Map<string, { deviceId: string; metric: string }>();
@@ -224,7 +225,7 @@ export class SqliteStore implements TelemetryStore {
   }
 
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    this.stmt.ping.get();
   }
 
   async close(): Promise<void> {

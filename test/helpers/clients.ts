@@ -37,6 +37,20 @@ export async function publishReading(client: MqttClient, deviceId: string, seq: 
   await client.publishAsync(telemetryTopic(deviceId), reading(seq), { qos });
 }
 
+/**
+ * Publishes 3,000 QoS 1 messages of 4 KiB, 20 at a time, and returns the
+ * count. 12 MiB: three times what the kernel buffers for a socket that is not
+ * read on loopback (about 4 MiB), so a subscriber that stops reading fills up.
+ */
+export async function publishLoad(client: MqttClient, topic: string): Promise<number> {
+  const payload = Buffer.alloc(4096, 'x');
+  const total = 3_000;
+  for (let i = 0; i < total; i += 20) {
+    await Promise.all(Array.from({ length: 20 }, () => client.publishAsync(topic, payload, { qos: 1 })));
+  }
+  return total;
+}
+
 export async function getJson<T = any>(url: string): Promise<{ status: number; body: T }> {
   const response = await fetch(url);
   return { status: response.status, body: (await response.json()) as T };

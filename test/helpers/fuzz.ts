@@ -19,8 +19,9 @@ function topic(rng: Rng): string {
   return pool[int(rng, pool.length)]!;
 }
 
-export function connectPacket(clientId: string): Buffer {
-  return mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 30 });
+/** An MQTT 3.1.1 CONNECT with a clean session. */
+export function connectPacket(clientId: string, keepalive = 30): Buffer {
+  return mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive });
 }
 
 /** A well-formed packet of a random type (valid or not for the session state). */

@@ -3,7 +3,8 @@
 // ports, a data directory that outlives the process so a restart finds its
 // spool, SQLite file and broker persistence, and SIGKILL as a crash.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { makeTempDir } from './gateway.js';
+import type { Env } from '../../broker/config.js';
+import { makeTempDir, TEST_DEFAULTS } from './gateway.js';
 import { freePort } from './influxd.js';
 import { findExecutable } from './tools.js';
 
@@ -13,7 +14,7 @@ export interface GatewayProcess {
   mqttPort: number;
   httpPort: number;
   dataDir: string;
-  env: Record<string, string>;
+  env: Env;
   /** The end of its stdout and stderr. */
   log(): string;
   running(): boolean;
@@ -35,10 +36,10 @@ export async function spawnGateway(opts: GatewayProcessOptions = {}): Promise<Ga
   const dataDir = opts.dataDir ?? makeTempDir('gw-proc-');
   const mqttPort = opts.ports?.mqtt ?? (await freePort());
   const httpPort = opts.ports?.http ?? (await freePort());
-  const env = {
-    DEMO: 'off', AUTH: 'off', LOG_LEVEL: 'warn', HOST: '127.0.0.1',
-    PUBLISH_RATE: '1000000', PUBLISH_BURST: '1000000', CONNECT_RATE_TOTAL: '1000000', CONNECT_RATE_PER_CLIENT: '1000',
-    FLAP_MAX_CONNECTS: '1000000', HTTP_RATE: '1000000',
+  const env: Env = {
+    ...TEST_DEFAULTS,
+    // Warnings reach log(), for the error message of a test that fails.
+    LOG_LEVEL: 'warn',
     ...opts.env,
     DATA_DIR: dataDir, MQTT_PORT: String(mqttPort), HTTP_PORT: String(httpPort),
   };

@@ -3,7 +3,7 @@
 // (gateway_mqtt_forward_dropped_total) and the devices must not notice.
 import { afterEach, expect, it } from 'vitest';
 import { startFleet, type Fleet } from '../../devices/fleet.js';
-import { waitFor } from '../helpers/clients.js';
+import { metricTotal, waitFor } from '../helpers/clients.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway | undefined;
@@ -13,19 +13,12 @@ afterEach(async () => {
   await gw?.close();
 });
 
-/** Sums a counter over all its label sets. */
-async function counterTotal(httpUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${httpUrl}/metrics`)).text();
-  return text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-}
-
 it('the gateway sheds a trickle-reading subscriber\'s messages while every device keeps its pace', async () => {
   gw = await startTestGateway();
   // Enough traffic (about 4,000 readings/s) to fill the kernel buffers towards
   // the subscriber within seconds; the gateway's own limit only starts after them.
   fleet = await startFleet({ url: gw.mqttUrl, count: 20, rate: 250, ramp: 0, qos: 0, slowSubscriber: true, profile: 'power-meter' });
-  await waitFor(async () => (await counterTotal(gw!.httpUrl, 'gateway_mqtt_forward_dropped_total')) > 0, {
+  await waitFor(async () => (await metricTotal(gw!.httpUrl, 'gateway_mqtt_forward_dropped_total')) > 0, {
     timeoutMs: 25_000, intervalMs: 200, what: 'the gateway to shed the slow subscriber\'s messages',
   });
   const stats = fleet.stats();
@@ -35,5 +28,5 @@ it('the gateway sheds a trickle-reading subscriber\'s messages while every devic
   expect(stats.produced - stats.acknowledged).toBeLessThan(20 * 10);
   expect(stats.dropped).toBe(0);
   expect(stats.errors).toBe(0);
-  expect(await counterTotal(gw.httpUrl, 'gateway_readings_accepted_total')).toBeGreaterThanOrEqual(stats.acknowledged);
+  expect(await metricTotal(gw.httpUrl, 'gateway_readings_accepted_total')).toBeGreaterThanOrEqual(stats.acknowledged);
 });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { rejectionTopic, telemetryTopic } from '../../broker/contract/topics.js';
-import { collect, connectClient, metricTotal, metricValue, waitFor } from '../helpers/clients.js';
+import { collect, connectClient, metricTotal, metricValue, publishLoad, waitFor } from '../helpers/clients.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway | undefined;
@@ -170,12 +170,7 @@ describe('limits', () => {
     const received = collect(healthy);
     await healthy.subscribeAsync('lab/load', { qos: 0 });
     const publisher = await connect(gw.mqttUrl, 'loader');
-    // 12 MiB: three times what the kernel buffers for a socket that is not read on loopback (about 4 MiB).
-    const payload = Buffer.alloc(4096, 'x');
-    const total = 3_000;
-    for (let i = 0; i < total; i += 20) {
-      await Promise.all(Array.from({ length: 20 }, () => publisher.publishAsync('lab/load', payload, { qos: 1 })));
-    }
+    const total = await publishLoad(publisher, 'lab/load');
     await waitFor(() => received.length === total, { what: `${total} messages at the healthy subscriber`, timeoutMs: 20_000 });
     // Both frozen subscribers hit the limit: each could hold at most the kernel's buffers plus SLOW_SUBSCRIBER_BYTES.
     expect(await metricTotal(gw.httpUrl, 'gateway_mqtt_forward_dropped_total')).toBeGreaterThan(total);

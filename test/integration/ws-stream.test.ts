@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import { WebSocket } from 'ws';
-import { collect, connectClient, metricTotal, metricValue, waitFor, type Message } from '../helpers/clients.js';
+import { collect, connectClient, metricTotal, metricValue, publishLoad, waitFor, type Message } from '../helpers/clients.js';
+import { connectPacket } from '../helpers/fuzz.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let gw: TestGateway | undefined;
@@ -56,7 +57,6 @@ async function openRaw(url: string): Promise<RawClient> {
 }
 
 const bytes = (packet: Parameters<typeof mqttPacket.generate>[0]) => mqttPacket.generate(packet);
-const connectPacket = (clientId: string, keepalive = 30) => bytes({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive });
 const subscribePacket = (topic: string) => bytes({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 0 }] });
 const publishPacket = (topic: string, payload: string | Buffer, qos: 0 | 1 = 0, messageId = 1) =>
   bytes({ cmd: 'publish', topic, payload, qos, messageId, retain: false, dup: false });
@@ -136,12 +136,7 @@ describe('MQTT over WebSocket', () => {
     const received = collect(healthy);
     await healthy.subscribeAsync('lab/load');
     const publisher = await connect(gw.wsUrl, 'loader');
-    // 12 MiB: three times what the kernel buffers for a socket that is not read on loopback (about 4 MiB).
-    const payload = Buffer.alloc(4096, 'x');
-    const total = 3_000;
-    for (let i = 0; i < total; i += 20) {
-      await Promise.all(Array.from({ length: 20 }, () => publisher.publishAsync('lab/load', payload, { qos: 1 })));
-    }
+    const total = await publishLoad(publisher, 'lab/load');
     await waitFor(() => received.length === total, { what: `${total} messages at the healthy subscriber`, timeoutMs: 20_000 });
     const dropped = await metricTotal(gw.httpUrl, 'gateway_mqtt_forward_dropped_total');
     // The frozen subscriber got at most what the kernel and SLOW_SUBSCRIBER_BYTES hold; the rest was shed and counted.

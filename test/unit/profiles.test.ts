@@ -21,6 +21,12 @@ function series(profile: Profile, seed: number, steps: number, stepMs = MINUTE):
   return out;
 }
 
+/** Mean of `metric` over the readings taken in `hour` (UTC) of any day. */
+function meanAtHour(s: { ts: number; reading: Metrics }[], metric: string, hour: number): number {
+  const at = s.filter(({ ts }) => new Date(ts).getUTCHours() === hour).map(({ reading }) => reading[metric]!);
+  return at.reduce((a, b) => a + b, 0) / at.length;
+}
+
 describe('seeded RNG', () => {
   it('gives one sequence per seed, in [0, 1), and unrelated sequences for neighbouring seeds', () => {
     const a = mulberry32(42);
@@ -108,20 +114,12 @@ describe('profiles', () => {
 
   it('thermostat follows a daily cycle: afternoons are warmer than nights', () => {
     const s = series(thermostat, 4, 14 * 24 * 60);
-    const meanAt = (hour: number) => {
-      const at = s.filter(({ ts }) => new Date(ts).getUTCHours() === hour).map(({ reading }) => reading.temperature!);
-      return at.reduce((a, b) => a + b, 0) / at.length;
-    };
-    expect(meanAt(15) - meanAt(3)).toBeGreaterThan(1.5);
+    expect(meanAtHour(s, 'temperature', 15) - meanAtHour(s, 'temperature', 3)).toBeGreaterThan(1.5);
   });
 
   it('air quality: CO2 rises with daytime occupancy and PM2.5 has rare spikes', () => {
     const s = series(airQuality, 6, 7 * 24 * 60);
-    const co2At = (hour: number) => {
-      const at = s.filter(({ ts }) => new Date(ts).getUTCHours() === hour).map(({ reading }) => reading.co2!);
-      return at.reduce((a, b) => a + b, 0) / at.length;
-    };
-    expect(co2At(13) - co2At(1)).toBeGreaterThan(300);
+    expect(meanAtHour(s, 'co2', 13) - meanAtHour(s, 'co2', 1)).toBeGreaterThan(300);
     const pm = s.map(({ reading }) => reading.pm2_5!).sort((a, b) => a - b);
     const median = pm[Math.floor(pm.length / 2)]!;
     expect(pm.at(-1)!).toBeGreaterThan(median * 3);
