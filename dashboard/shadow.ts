@@ -2,6 +2,7 @@
 // GET /api/devices/{id}/shadow into rows of desired, reported and pending,
 // turning the command form into a desired state, and POSTing it. Pure apart
 // from the two requests, which take their fetch as an argument.
+import { INTERVAL_LIMITS_MS, isValidIntervalMs } from '../broker/contract/commands.js';
 import { NO_VALUE } from './format.js';
 
 export type ShadowValues = Readonly<Record<string, unknown>>;
@@ -17,9 +18,8 @@ export interface ShadowView {
 
 export const NO_SHADOW: ShadowView = Object.freeze({ desired: {}, reported: {}, delta: {}, version: null });
 
-/** What the form sets, in the order the table lists them; the limits are the simulated devices' (devices/shadow-sync.ts). */
+/** What the form sets, in the order the table lists them. */
 const COMMAND_FIELDS = ['intervalMs', 'relay', 'setpoint'] as const;
-export const INTERVAL_LIMITS_MS = { min: 100, max: 3_600_000 } as const;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -79,7 +79,7 @@ export function parseCommand(form: CommandForm): { ok: true; desired: Record<str
   const desired: Record<string, number | boolean> = { relay: form.relay };
   if (form.intervalMs.trim() !== '') {
     const ms = Number(form.intervalMs);
-    if (!Number.isInteger(ms) || ms < INTERVAL_LIMITS_MS.min || ms > INTERVAL_LIMITS_MS.max) {
+    if (!isValidIntervalMs(ms)) {
       return { ok: false, error: `The interval must be a whole number of ms from ${INTERVAL_LIMITS_MS.min} to ${INTERVAL_LIMITS_MS.max}.` };
     }
     desired.intervalMs = ms;

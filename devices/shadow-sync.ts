@@ -5,6 +5,7 @@
 // apply stay visible as the shadow's delta.
 // https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-comms-device.html
 import type { MqttClient } from 'mqtt';
+import { isValidIntervalMs } from '../broker/contract/commands.js';
 import { DEVICE_ROOT } from '../broker/contract/topics.js';
 
 /** The settings a simulated device may accept from its desired state. */
@@ -17,11 +18,8 @@ export interface Settings {
 
 export type Capability = keyof Settings;
 
-export const INTERVAL_LIMITS_MS = { min: 100, max: 3_600_000 } as const;
-
 const VALID: { [K in Capability]-?: (value: unknown) => value is NonNullable<Settings[K]> } = {
-  intervalMs: (v): v is number =>
-    typeof v === 'number' && Number.isInteger(v) && v >= INTERVAL_LIMITS_MS.min && v <= INTERVAL_LIMITS_MS.max,
+  intervalMs: isValidIntervalMs,
   relay: (v): v is boolean => typeof v === 'boolean',
   setpoint: (v): v is number => typeof v === 'number' && Number.isFinite(v),
 };
