@@ -12,12 +12,15 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { telemetryTopic } from '../broker/contract/topics.js';
 import { startInfluxd } from '../test/helpers/influxd.js';
 import { startRedis } from '../test/helpers/redis.js';
-import { freePort, startGatewayProcess, type GatewayProcess } from './gateway-process.js';
+import { freePort } from '../lab/gateway-process.js';
+import { startGatewayProcess, type GatewayProcess } from './gateway-process.js';
+import { metricValue } from './proc.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,7 +58,7 @@ async function startHaproxy(gateways: GatewayProcess[]): Promise<{ mqttUrl: stri
   // Ready once the HTTP frontend answers through to a gateway.
   for (let i = 0; !(await fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.ok, () => false)); i++) {
     if (i > 100) throw new Error('haproxy did not come up');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   return {
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
@@ -69,11 +72,7 @@ async function startHaproxy(gateways: GatewayProcess[]): Promise<{ mqttUrl: stri
 
 async function storedTotal(gateways: GatewayProcess[]): Promise<number> {
   let sum = 0;
-  for (const g of gateways) {
-    const text = await (await fetch(`${g.httpUrl}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith('gateway_readings_stored_total '));
-    sum += line ? Number(line.split(' ')[1]) : 0;
-  }
+  for (const g of gateways) sum += await metricValue(g.httpUrl, 'gateway_readings_stored_total');
   return sum;
 }
 
@@ -145,7 +144,7 @@ try {
       const busy = machineBusy(machineBefore);
       const deadline = Date.now() + 30_000;
       let stored = 0;
-      while ((stored = await storedTotal(gateways)) < result.acked && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      while ((stored = await storedTotal(gateways)) < result.acked && Date.now() < deadline) await sleep(100);
       const cpuPerReading = Math.round((cpu.reduce((a, b) => a + b, 0) / 100) * result.seconds * 1e6 / result.acked);
       rows.push(`| ${shape.name} | ${Math.round(result.acked / result.seconds)} | ${result.acked} | ${stored} | ${cpu.join(' + ')} | ${cpuPerReading} | ${loadCpu} | ${busy} |`);
       console.error(rows.at(-1));

@@ -9,10 +9,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
-import { freePort, startGatewayProcess, type GatewayProcess } from './gateway-process.js';
+import { freePort } from '../lab/gateway-process.js';
+import { startGatewayProcess, type GatewayProcess } from './gateway-process.js';
 import { metricValue, procSample } from './proc.js';
 
 const { values } = parseArgs({
@@ -26,7 +28,6 @@ const { values } = parseArgs({
     worker: { type: 'boolean', default: false },
   },
 });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const shadowTopic = (id: string) => `devices/${id}/shadow/update/delta`;
 /** Connections a client process holds at most, below its fd limit of 20,000 with room for its own files. */
 const PER_PROCESS = 8_000;

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { startGatewayProcess } from './gateway-process.js';
 import { metricValue, procSample } from './proc.js';
@@ -25,7 +26,6 @@ const seconds = Number(values.seconds);
 const ramp = Number(values.ramp);
 const warmup = Number(values.warmup);
 const target = count * rate;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The default connect limit (1000/s) is above the ramp; publish limits are per
 // device and far above 1 reading/s, so the gateway runs with its defaults.

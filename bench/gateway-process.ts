@@ -2,9 +2,9 @@
 // load generator never shares its event loop, and reads its CPU from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, waitReady } from '../lab/gateway-process.js';
 import { procSample } from './proc.js';
 
 export interface GatewayProcess {
@@ -19,14 +19,6 @@ export interface GatewayProcess {
   stop(): Promise<number | null>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 export async function startGatewayProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
   const entry = path.resolve('dist/broker/main.js');
   if (!fs.existsSync(entry)) throw new Error('dist/broker/main.js missing: run `npm run build` first');
@@ -37,16 +29,13 @@ export async function startGatewayProcess(env: Record<string, string> = {}): Pro
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const httpUrl = `http://127.0.0.1:${httpPort}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${httpUrl}/readyz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error('gateway did not become ready in 15 s');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await waitReady(httpUrl, 15_000, () => (child.exitCode !== null ? `gateway exited with ${child.exitCode}` : null));
+  } catch (err) {
+    // A gateway that never got ready must not outlive the benchmark that gave up on it.
+    child.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw err;
   }
   return {
     pid: child.pid!,

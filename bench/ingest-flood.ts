@@ -1,6 +1,7 @@
 // How many readings per second reach SQLite when 100 devices publish QoS 1 as
 // fast as their in-flight window allows, and whether every acknowledged one
 // was stored. Usage: npm run build && npx tsx bench/ingest-flood.ts [--devices 100] [--seconds 10] [--inflight 20]
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { telemetryTopic } from '../broker/contract/topics.js';
@@ -18,7 +19,8 @@ const devices = Number(values.devices);
 const seconds = Number(values.seconds);
 const inflight = Number(values.inflight);
 
-const gw = await startGatewayProcess();
+// Anonymous devices, and the per-connection publish limit lifted: it would measure itself, not ingest.
+const gw = await startGatewayProcess({ AUTH: 'off', PUBLISH_RATE: '1000000', PUBLISH_BURST: '1000000' });
 const clients = await Promise.all(
   Array.from({ length: devices }, (_, i) => mqtt.connectAsync(gw.mqttUrl, { clientId: `flood-${i}`, reconnectPeriod: 0 })),
 );
@@ -48,9 +50,7 @@ const load = process.cpuUsage(loadCpuBefore);
 
 let stored = 0;
 const waitUntil = Date.now() + 30_000;
-while ((stored = await metricValue(gw.httpUrl, 'gateway_readings_stored_total')) < acked && Date.now() < waitUntil) {
-  await new Promise((resolve) => setTimeout(resolve, 100));
-}
+while ((stored = await metricValue(gw.httpUrl, 'gateway_readings_stored_total')) < acked && Date.now() < waitUntil) await sleep(100);
 const drainedSeconds = (Date.now() - started) / 1000;
 const rss = gw.rssBytes();
 await Promise.all(clients.map((c) => c.endAsync()));

@@ -2,6 +2,7 @@
 // devices/+/telemetry, no end-to-end window. Prints what the gateway routed,
 // shed and stored, its peak memory and how long it took to drain once the
 // load stopped. Usage: npm run build && npx tsx bench/overload.ts [--qos 0|1] [--seconds 10] [--transport tcp|ws] [--publishers 100]
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { startGatewayProcess } from './gateway-process.js';
@@ -74,7 +75,7 @@ for (let seq = 1; Date.now() - stopped < 60_000; seq++) {
   const body = JSON.stringify({ seq, metrics: { t: seq } });
   sentAt.set(body, Date.now());
   probe.publish('devices/overload-probe/telemetry', body, { qos: 1 });
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await sleep(100);
   if (fastInARow >= 5) {
     recoveredMs = Date.now() - stopped;
     break;

@@ -15,9 +15,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { Reading } from '../broker/contract/telemetry.js';
 import { SqliteStore } from '../broker/store/sqlite.js';
+import { percentile } from './suite/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -66,10 +68,6 @@ function nextBatch(): Reading[] {
   });
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-}
-
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlite-write-'));
 const file = path.join(dir, 'telemetry.db');
 const store = new SqliteStore({ path: file });
@@ -83,7 +81,7 @@ try {
   const started = performance.now();
   for (let b = 0; b < batches; b++) {
     const due = started + (b * batchSize * 1000) / rate;
-    if (rate > 0 && due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
+    if (rate > 0 && due > performance.now()) await sleep(due - performance.now());
     const batch = nextBatch();
     const t = performance.now();
     await store.writeBatch(batch);

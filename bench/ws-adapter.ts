@@ -23,11 +23,13 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { DuplexOptions } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import mqtt, { MqttClient } from 'mqtt';
 import { WebSocket, createWebSocketStream } from 'ws';
 import { startGatewayProcess, type GatewayProcess } from './gateway-process.js';
 import { procSample } from './proc.js';
+import { median, summarizeLatency } from './suite/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,7 +65,6 @@ const cpuMs = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Command = { type: 'rate'; rate: number; ms: number } | { type: 'flood'; ms: number } | { type: 'mark' } | { type: 'report' };
 interface SubscriberReport {
@@ -158,9 +159,8 @@ async function subscriber(): Promise<void> {
       started = cpuMs();
       return;
     }
-    const sorted = Float64Array.from(latencies).sort();
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-    const report: SubscriberReport = { type: 'report', count: sorted.length, p50: at(0.5), p99: at(0.99), chunks, cpuMs: cpuMs() - started };
+    const summary = summarizeLatency(latencies);
+    const report: SubscriberReport = { type: 'report', count: latencies.length, p50: summary?.p50 ?? NaN, p99: summary?.p99 ?? NaN, chunks, cpuMs: cpuMs() - started };
     process.send!(report);
   });
   process.send!({ type: 'ready' });
@@ -281,12 +281,6 @@ async function trial(candidate: Candidate): Promise<Trial> {
   };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
 async function main(): Promise<void> {
   const candidates: Candidate[] = [];
   try {
@@ -316,7 +310,7 @@ async function main(): Promise<void> {
   console.log('\nmedians:\n| build / transport | routed/s at the fixed rate | p50 ms | p99 ms | gateway CPU ms per 1k msgs | frames (ws) or reads (tcp) per 1k msgs at the subscriber | load CPU % | flood routed/s | flood gateway CPU ms per 1k | flood load CPU % |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const c of candidates) {
-    const m = (pick: (t: Trial) => number) => median(c.trials.map(pick));
+    const m = (pick: (t: Trial) => number) => median(c.trials.map(pick)) ?? NaN;
     console.log(
       `| ${c.name} | ${Math.round(m((t) => t.ratePerS))} | ${m((t) => t.p50).toFixed(1)} | ${m((t) => t.p99).toFixed(1)} | ${m((t) => t.cpuPer1k).toFixed(1)} | ${m((t) => t.chunksPer1k).toFixed(0)} | ` +
         `${m((t) => t.loadCpuPct).toFixed(0)} | ${Math.round(m((t) => t.floodPerS))} | ${m((t) => t.floodCpuPer1k).toFixed(1)} | ${m((t) => t.floodLoadCpuPct).toFixed(0)} |`,

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../../broker/config.js';
-import { freePort } from '../gateway-process.js';
+import { freePort, waitReady } from '../../lab/gateway-process.js';
 import { metricValue } from '../proc.js';
 import type { Transport } from './loadgen/protocol.js';
 import type { Reaper } from './processes.js';
@@ -38,21 +38,6 @@ export const KEPT: readonly Setting[] = [
   { name: 'SLOW_SUBSCRIBER_BYTES', value: DEFAULTS.SLOW_SUBSCRIBER_BYTES, why: 'drops toward a subscriber that cannot keep up instead of queueing without bound; delivered % shows it' },
   { name: 'MAX_CONNECTIONS', value: DEFAULTS.MAX_CONNECTIONS, why: 'above every count used here' },
 ];
-
-async function waitReady(httpUrl: string, failed: () => string | null): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    const why = failed();
-    if (why !== null) throw new Error(why);
-    try {
-      if ((await fetch(`${httpUrl}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`gateway not ready after ${READY_TIMEOUT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** The environment minus every gateway setting, so a variable exported in the shell cannot change what is measured. */
 function cleanEnv(): NodeJS.ProcessEnv {
@@ -103,7 +88,7 @@ export async function startGateway({ reaper, registry, log }: GatewayDeps, extra
     reaper.removeDir(dataDir);
   };
   try {
-    await waitReady(httpUrl, () => (service.running() ? null : `gateway exited during start-up:\n${service.output()}`));
+    await waitReady(httpUrl, READY_TIMEOUT_MS, () => (service.running() ? null : `gateway exited during start-up:\n${service.output()}`));
   } catch (err) {
     await stop();
     throw err;

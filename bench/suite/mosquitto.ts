@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort } from '../gateway-process.js';
+import { freePort } from '../../lab/gateway-process.js';
 import type { Account, Transport } from './loadgen/protocol.js';
 import type { Reaper } from './processes.js';
 import type { Target } from './scenarios/scenario.js';

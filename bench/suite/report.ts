@@ -28,7 +28,7 @@ export interface Row {
   errors: Partial<Record<TargetKind, string[]>> | null;
 }
 
-export function medianCpu(list: readonly CpuFigures[]): CpuFigures | null {
+function medianCpu(list: readonly CpuFigures[]): CpuFigures | null {
   if (list.length === 0) return null;
   // Repeats of one variant start the same load processes in the same order.
   return {

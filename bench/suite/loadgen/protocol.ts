@@ -131,7 +131,6 @@ export interface PublishReport {
 export interface SubscribeReport {
   received: number;
   receivedInWindow: number;
-  lastAt: number;
   /** Flat [deviceIndex, seq, receivedAt] triples (recordReceives). */
   receives: Float64Array;
 }

@@ -4,6 +4,7 @@
 // was acknowledged. Receiving: every client subscribes; what arrives is
 // counted (in total and inside the measured window) and, for latency, each
 // message's receive time is kept by device and seq.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
 import {
   clock, payloadSeq, telemetryPayload, topicDeviceIndex,
@@ -25,8 +26,6 @@ export interface Device {
   topic: string;
   seq: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 export async function publish(devices: Device[], role: PublishRole, window: Window): Promise<PublishReport> {
   const report = { sent: 0, acked: 0, sentInWindow: 0, ackedInWindow: 0 };
@@ -83,13 +82,13 @@ export async function publish(devices: Device[], role: PublishRole, window: Wind
     setTimeout(tick, window.startAt + slot * stepMs - clock());
   };
 
-  await sleep(window.startAt - clock());
+  await sleep(Math.max(0, window.startAt - clock()));
   if (devices.length > 0) {
     if (role.mode === 'paced') tick();
     else if (role.qos === 0) devices.forEach(pump);
     else for (const device of devices) for (let w = 0; w < role.window; w++) lane(device);
   }
-  await sleep(window.endAt - clock());
+  await sleep(Math.max(0, window.endAt - clock()));
   stopped = true;
   const settleBy = clock() + SETTLE_MS;
   const unsettled = () =>
@@ -109,12 +108,10 @@ export async function subscribeAll(clients: MqttClient[], role: SubscribeRole): 
   let window: Window | null = null;
   let received = 0;
   let receivedInWindow = 0;
-  let lastAt = 0;
   const receives: number[] = [];
   const onMessage = (topic: string, payload: Buffer) => {
     const t = clock();
     received += 1;
-    lastAt = t;
     if (window && t >= window.measureFrom && t < window.endAt) receivedInWindow += 1;
     if (role.recordReceives) receives.push(topicDeviceIndex(topic), payloadSeq(payload.toString()), t);
   };
@@ -126,6 +123,6 @@ export async function subscribeAll(clients: MqttClient[], role: SubscribeRole): 
   }));
   return {
     measure: (w) => (window = w),
-    report: (full) => ({ received, receivedInWindow, lastAt, receives: Float64Array.from(full ? receives : []) }),
+    report: (full) => ({ received, receivedInWindow, receives: Float64Array.from(full ? receives : []) }),
   };
 }

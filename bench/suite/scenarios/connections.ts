@@ -3,6 +3,7 @@
 // it holds --hold of them at once (hold, TCP: the file-descriptor target).
 // Connections are opened from several processes, as one process's fd limit
 // (20,000 here) is below what is asked of the broker.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { procSample } from '../../proc.js';
 import { FIGURES, type RunResult } from '../figures.js';
 import { closeLoad, connectLoad, forkLoad } from '../loadgen/pool.js';
@@ -15,8 +16,6 @@ const PER_PROCESS = 15_000;
 const KEEPALIVE_S = 60;
 /** Before reading RSS: the registrations' garbage and the connections' first buffers settle. */
 const SETTLE_MS = 2_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function run(ctx: RunContext, transport: Transport, count: number, holdMs: number): Promise<RunResult> {
   const { target, reaper } = ctx;

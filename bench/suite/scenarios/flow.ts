@@ -3,6 +3,7 @@
 // runs one window (warm-up, then the measured seconds) on the shared clock.
 // CPU and the gateway's stored counter are sampled at the measured window's
 // edges; afterwards subscribers drain and the store catches up.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { procSample } from '../../proc.js';
 import type { CpuFigures } from '../figures.js';
 import { closeLoad, connectLoad, forkLoad, type LoadProcess } from '../loadgen/pool.js';
@@ -33,8 +34,6 @@ export interface FlowOutcome {
   cpu: CpuFigures;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
 interface Sample {
   at: number;
   cpuMs: number[];
@@ -42,14 +41,14 @@ interface Sample {
 }
 
 /** CPU of the broker and each load process, and the stored counter, at time `t`. */
-export async function sampleAt(t: number, target: Target, load: readonly LoadProcess[]): Promise<Sample> {
-  await sleep(t - clock());
+async function sampleAt(t: number, target: Target, load: readonly LoadProcess[]): Promise<Sample> {
+  await sleep(Math.max(0, t - clock()));
   const at = clock();
   const cpuMs = [procSample(target.pid).cpuMs, ...load.map((p) => p.cpuMs())];
   return { at, cpuMs, stored: await target.stored() };
 }
 
-export function cpuBetween(first: Sample, last: Sample, load: readonly LoadProcess[]): CpuFigures {
+function cpuBetween(first: Sample, last: Sample, load: readonly LoadProcess[]): CpuFigures {
   const wall = last.at - first.at;
   const pct = (i: number) => cpuPercent(last.cpuMs[i]! - first.cpuMs[i]!, wall);
   return { broker: pct(0), load: load.map((p, i) => ({ role: p.name, percent: pct(i + 1) })) };
