@@ -18,7 +18,7 @@ import mqtt from 'mqtt';
 import { telemetryTopic } from '../broker/contract/topics.js';
 import { startInfluxd } from '../test/helpers/influxd.js';
 import { startRedis } from '../test/helpers/redis.js';
-import { freePort } from '../lab/gateway-process.js';
+import { freePorts } from '../lab/gateway-process.js';
 import { startGatewayProcess, type GatewayProcess } from './gateway-process.js';
 import { metricValue } from './proc.js';
 
@@ -50,7 +50,7 @@ function haproxyConfig(gateways: GatewayProcess[], mqttPort: number, httpPort: n
 }
 
 async function startHaproxy(gateways: GatewayProcess[]): Promise<{ mqttUrl: string; stop(): Promise<void> }> {
-  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  const [mqttPort, httpPort] = await freePorts(2) as [number, number];
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'haproxy-')), 'haproxy.cfg');
   fs.writeFileSync(file, haproxyConfig(gateways, mqttPort, httpPort));
   const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'inherit'] });

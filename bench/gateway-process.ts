@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitReady } from '../lab/gateway-process.js';
+import { freePorts, waitReady } from '../lab/gateway-process.js';
 import { procSample } from './proc.js';
 
 export interface GatewayProcess {
@@ -22,7 +22,7 @@ export interface GatewayProcess {
 export async function startGatewayProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
   const entry = path.resolve('dist/broker/main.js');
   if (!fs.existsSync(entry)) throw new Error('dist/broker/main.js missing: run `npm run build` first');
-  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  const [mqttPort, httpPort] = await freePorts(2) as [number, number];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-bench-'));
   const child: ChildProcess = spawn(process.execPath, [entry], {
     env: { ...process.env, DEMO: 'off', LOG_LEVEL: 'warn', MQTT_PORT: String(mqttPort), HTTP_PORT: String(httpPort), DATA_DIR: dataDir, ...env },

@@ -17,16 +17,24 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-/** A port that was free a moment ago; the kernel rarely hands it out again that quickly. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * `count` distinct ports that were free a moment ago. All are held open until
+ * the last is picked, so two of them can never be the same port (picked one
+ * after another, the kernel may hand a just-released port out again).
+ */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+    server.listen(0, host, () => resolve(server));
+  })));
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return (await freePorts(1, host))[0]!;
 }
 
 /** Polls GET /readyz until it answers 200, or `timeoutMs` passes. */
@@ -65,7 +73,7 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 export async function spawnGateway(extraEnv: Record<string, string> = {}): Promise<GatewayProcess> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gw-compare-'));
   const host = '127.0.0.1';
-  const [mqttPort, httpPort] = [await freePort(host), await freePort(host)];
+  const [mqttPort, httpPort] = await freePorts(2, host) as [number, number];
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'broker/main.ts')], {
     cwd: ROOT,
     env: {

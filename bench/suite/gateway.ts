@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../../broker/config.js';
-import { freePort, waitReady } from '../../lab/gateway-process.js';
+import { freePorts, waitReady } from '../../lab/gateway-process.js';
 import { metricValue } from '../proc.js';
 import type { Transport } from './loadgen/protocol.js';
 import type { Reaper } from './processes.js';
@@ -65,7 +65,7 @@ export async function startGateway({ reaper, registry, log }: GatewayDeps, extra
   if (!fs.existsSync(ENTRY)) throw new Error(`${ENTRY} missing: run \`npm run build\` first (npm run bench does)`);
   const dataDir = reaper.tempDir('bench-suite-gateway-');
   registry.restore(dataDir);
-  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  const [mqttPort, httpPort] = await freePorts(2) as [number, number];
   const adminToken = randomBytes(16).toString('hex');
   const env: NodeJS.ProcessEnv = {
     ...cleanEnv(),

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort } from '../../lab/gateway-process.js';
+import { freePorts } from '../../lab/gateway-process.js';
 import type { Account, Transport } from './loadgen/protocol.js';
 import type { Reaper } from './processes.js';
 import type { Target } from './scenarios/scenario.js';
@@ -80,8 +80,7 @@ async function waitListening(host: string, port: number, timeoutMs: number, fail
 
 export async function startMosquitto(reaper: Reaper, info: MosquittoInfo): Promise<Target> {
   const dir = reaper.tempDir('bench-suite-mosquitto-');
-  const tcpPort = await freePort();
-  const wsPort = info.websockets ? await freePort() : null;
+  const [tcpPort, wsPort = null] = await freePorts(info.websockets ? 2 : 1) as [number, number?];
   const configFile = path.join(dir, 'mosquitto.conf');
   fs.writeFileSync(configFile, mosquittoConfig(tcpPort, wsPort));
   const service = reaper.spawn('mosquitto', info.binary, ['-c', configFile]);

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Env } from '../../broker/config.js';
 import { makeTempDir, TEST_DEFAULTS } from './gateway.js';
-import { freePort } from './influxd.js';
+import { freePorts } from '../../lab/gateway-process.js';
 import { findExecutable } from './tools.js';
 
 export interface GatewayProcess {
@@ -34,8 +34,9 @@ export interface GatewayProcessOptions {
 
 export async function spawnGateway(opts: GatewayProcessOptions = {}): Promise<GatewayProcess> {
   const dataDir = opts.dataDir ?? makeTempDir('gw-proc-');
-  const mqttPort = opts.ports?.mqtt ?? (await freePort());
-  const httpPort = opts.ports?.http ?? (await freePort());
+  const [freeMqtt, freeHttp] = await freePorts(2) as [number, number];
+  const mqttPort = opts.ports?.mqtt ?? freeMqtt;
+  const httpPort = opts.ports?.http ?? freeHttp;
   const env: Env = {
     ...TEST_DEFAULTS,
     // Warnings reach log(), for the error message of a test that fails.

@@ -5,10 +5,10 @@
 // can take the database away and bring it back at the same URL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { makeTempDir } from './gateway.js';
 import { findExecutable, requireTool } from './tools.js';
+import { freePorts } from '../../lab/gateway-process.js';
 
 export interface Influxd {
   url: string;
@@ -26,17 +26,6 @@ export interface Influxd {
 /** True when influxd is installed; off CI a missing one skips with a printed reason, in CI it throws. */
 export function influxdAvailable(): boolean {
   return requireTool('influxd', 'influxdb');
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function config(dir: string, httpPort: number, rpcPort: number): string {
@@ -73,8 +62,7 @@ export async function startInfluxd(): Promise<Influxd> {
   const dir = makeTempDir('influxd-');
   // Free ports are found by binding and releasing them; another process may take one in between, so retry.
   for (let attempt = 1; ; attempt++) {
-    const httpPort = await freePort();
-    const rpcPort = await freePort();
+    const [httpPort, rpcPort] = await freePorts(2) as [number, number];
     const instance = new InfluxdProcess(dir, httpPort, rpcPort);
     try {
       await instance.start();

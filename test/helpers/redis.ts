@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { makeTempDir } from './gateway.js';
-import { freePort } from './influxd.js';
+import { freePort } from '../../lab/gateway-process.js';
 import { findExecutable, requireTool } from './tools.js';
 
 export interface RedisServer {

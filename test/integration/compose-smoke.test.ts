@@ -15,7 +15,8 @@ import { DEFAULTS } from '../../broker/config.js';
 import { getJson, waitFor } from '../helpers/clients.js';
 import { composeConfig, parseDockerfile, stageChain, type ComposeFile, type ComposeService } from '../helpers/compose.js';
 import { makeTempDir } from '../helpers/gateway.js';
-import { freePort, influxdAvailable, startInfluxd, type Influxd } from '../helpers/influxd.js';
+import { freePorts } from '../../lab/gateway-process.js';
+import { influxdAvailable, startInfluxd, type Influxd } from '../helpers/influxd.js';
 import { requireTool } from '../helpers/tools.js';
 
 const run = promisify(execFile);
@@ -117,8 +118,9 @@ describe.skipIf(!ready)('compose stack as local processes', () => {
     // Ports: each published container port gets a free local one; the gateway is told through the setting whose default it is.
     const gatewayPorts: Record<number, number> = {};
     const portEnv: Record<string, string> = {};
-    for (const { target } of gatewaySpec!.ports!) {
-      gatewayPorts[target] = await freePort();
+    const free = await freePorts(gatewaySpec!.ports!.length);
+    for (const [i, { target }] of gatewaySpec!.ports!.entries()) {
+      gatewayPorts[target] = free[i]!;
       const setting = Object.entries(DEFAULTS).find(([name, value]) => name.endsWith('_PORT') && value === String(target))![0];
       portEnv[setting] = String(gatewayPorts[target]);
     }

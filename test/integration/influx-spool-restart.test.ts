@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, getJson, metricValue, publishReading, waitFor } from '../helpers/clients.js';
 import { makeTempDir } from '../helpers/gateway.js';
-import { freePort, influxdAvailable, startInfluxd, type Influxd } from '../helpers/influxd.js';
+import { freePorts } from '../../lab/gateway-process.js';
+import { influxdAvailable, startInfluxd, type Influxd } from '../helpers/influxd.js';
 
 const hasInfluxd = influxdAvailable();
 
@@ -53,7 +54,7 @@ describe.skipIf(!hasInfluxd)('spool across a gateway restart', () => {
   });
 
   it('keeps the spool when stopped with SIGTERM while InfluxDB is down, and the next start replays it', { timeout: 60_000 }, async () => {
-    const [mqttPort, httpPort] = [await freePort(), await freePort()];
+    const [mqttPort, httpPort] = await freePorts(2) as [number, number];
     const httpUrl = `http://127.0.0.1:${httpPort}`;
     const env = {
       STORE: 'influxdb', INFLUX_URL: influxd.url, DATA_DIR: dataDir, MQTT_PORT: String(mqttPort), HTTP_PORT: String(httpPort),
