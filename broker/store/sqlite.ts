@@ -2,9 +2,9 @@
 // batch, one row per reading with its metrics as a JSON object, at most one per
 // (device, ts, seq). A series is the readings of one device that have the
 // metric. The cursor is the row id of `readings`: AUTOINCREMENT ids are never
-// reused and this process is the only writer (the checkpointer's connection
-// never writes rows), so ids grow in commit order and "id > cursor" can
-// neither skip nor repeat a row. The series of one device share its ids, so a
+// reused and one connection writes (sqlite-writer.ts, on its own thread; the
+// checkpointer's connection never writes rows), so ids grow in commit order and
+// "id > cursor" can neither skip nor repeat a row. The series of one device share its ids, so a
 // series' cursors have gaps, which "id > cursor" ignores.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +16,8 @@ import type {
 } from './store.js';
 import { migrate } from './sqlite-schema.js';
 import { Checkpointer } from './sqlite-checkpointer.js';
+import { configure, isTransient, SqliteWriter, type TouchedSeries } from './sqlite-writer.js';
+import { SqliteWriteThread } from './sqlite-write-thread.js';
 
 export interface SqliteStoreOptions {
   path: string;
@@ -66,12 +68,6 @@ function toDevice(row: DeviceRow): DeviceSummary {
   };
 }
 
-/** SQLITE_BUSY/LOCKED/FULL/IOERR may pass; a constraint or misuse error will not. */
-function isTransient(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? '';
-  return /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL)/.test(code);
-}
-
 // The newest reading is the last stored; its receive time is the device's last seen.
 const DEVICE_COLUMNS = `d.id, d.first_seen,
   coalesce((SELECT received_at FROM readings WHERE device = d.key ORDER BY id DESC LIMIT 1), d.first_seen) AS last_seen,
@@ -81,48 +77,62 @@ const DEVICE_COLUMNS = `d.id, d.first_seen,
 const SERIES_ROWS = `SELECT id, ts, metrics ->> @path AS value, seq, received_at, stored_at FROM readings
   WHERE device = @device AND metrics ->> @path IS NOT NULL`;
 
+/** Where a batch is written: a thread of its own for a file, this thread for `:memory:`. */
+interface BatchWriter {
+  write(readings: readonly Reading[], storedAt: number): Promise<TouchedSeries>;
+  setAutocheckpoint(pages: number): void;
+  close(): Promise<void>;
+}
+
+function inThread(db: Database.Database): BatchWriter {
+  const writer = new SqliteWriter(db);
+  return {
+    write: async (readings, storedAt) => {
+      try {
+        return writer.write(readings, storedAt);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        throw new StoreError(`sqlite write of ${readings.length} readings failed`, isTransient(code), { cause: err });
+      }
+    },
+    setAutocheckpoint: (pages) => writer.setAutocheckpoint(pages),
+    close: async () => {},
+  };
+}
+
 export class SqliteStore implements TelemetryStore {
   readonly kind = 'sqlite';
+  /** Reads, and the schema migration at open; the writer has a connection of its own. */
   private readonly db: Database.Database;
+  private readonly writer: BatchWriter;
   private readonly now: () => number;
+  /** Devices and metric names seen in committed rows, for queries. */
   private readonly devices = new Map<string, DeviceEntry>();
   private readonly stmt;
-  private readonly writeTx;
   private readonly checkpointer: Checkpointer | null = null;
 
   constructor(opts: SqliteStoreOptions) {
     this.now = opts.now ?? Date.now;
     if (opts.path !== ':memory:') fs.mkdirSync(path.dirname(opts.path), { recursive: true });
     this.db = new Database(opts.path);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode is durable against a process crash; only an OS crash
-    // or power loss can lose the last commits, as the SQLite docs describe.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
+    configure(this.db);
     migrate(this.db);
-    if (opts.path !== ':memory:') {
+    if (opts.path === ':memory:') {
+      this.writer = inThread(this.db);
+    } else {
       // Checkpoints run in a worker (sqlite-checkpointer.ts). The commit that
       // crosses this bound still checkpoints itself: under a load the worker
       // cannot follow, the WAL would otherwise only grow.
-      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+      this.writer = new SqliteWriteThread(opts.path, BACKSTOP_CHECKPOINT_PAGES);
       this.checkpointer = new Checkpointer({
         file: opts.path,
         intervalMs: CHECKPOINT_INTERVAL_MS,
-        onError: () => {
-          if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_CHECKPOINT_PAGES}`);
-        },
+        onError: () => this.writer.setAutocheckpoint(SQLITE_DEFAULT_CHECKPOINT_PAGES),
       });
     }
     this.stmt = {
       findDevice: this.db.prepare<[string], { key: number }>('SELECT key FROM devices WHERE id = ?'),
-      insertDevice: this.db.prepare('INSERT INTO devices (id, first_seen) VALUES (?, ?)'),
       findName: this.db.prepare<[number, string], { device: number }>('SELECT device FROM metric_names WHERE device = ? AND metric = ?'),
-      insertName: this.db.prepare('INSERT INTO metric_names (device, metric) VALUES (?, ?) ON CONFLICT DO NOTHING'),
-      insertReading: this.db.prepare(
-        // A reading stored before (same device, ts and seq) is skipped: see migration 2.
-        `INSERT INTO readings (device, ts, seq, received_at, stored_at, metrics) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (device, ts, seq) DO NOTHING`,
-      ),
       after: this.db.prepare<[SeriesParams], PointRow>(`${SERIES_ROWS} AND id > @after ORDER BY id LIMIT @limit`),
       newest: this.db.prepare<[SeriesParams], PointRow>(`SELECT * FROM (${SERIES_ROWS} ORDER BY id DESC LIMIT @limit) ORDER BY id`),
       history: this.db.prepare<[HistoryParams], { t: number; avg: number; min: number; max: number; n: number }>(
@@ -135,32 +145,6 @@ export class SqliteStore implements TelemetryStore {
       device: this.db.prepare<[string], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?`),
       ping: this.db.prepare('SELECT 1'),
     };
-    this.writeTx = this.db.transaction((readings: readonly Reading[], storedAt: number) => {
-      const touched = new Map<string, { deviceId: string; metric: string }>();
-      for (const r of readings) {
-        const device = this.deviceFor(r);
-        for (const metric in r.metrics) {
-          if (!device.metrics.has(metric)) {
-            this.stmt.insertName.run(device.key, metric);
-            device.metrics.add(metric);
-          }
-          touched.set(`${r.deviceId}/${metric}`, { deviceId: r.deviceId, metric });
-        }
-        this.stmt.insertReading.run(device.key, r.ts, r.seq, r.receivedAt, storedAt, JSON.stringify(r.metrics));
-      }
-      return [...touched.values()];
-    });
-  }
-
-  /** The device's entry, creating the device (first seen now) when it is new. */
-  private deviceFor(r: Reading): DeviceEntry {
-    let entry = this.knownDevice(r.deviceId);
-    if (!entry) {
-      const key = Number(this.stmt.insertDevice.run(r.deviceId, r.receivedAt).lastInsertRowid);
-      entry = { key, metrics: new Set() };
-      this.devices.set(r.deviceId, entry);
-    }
-    return entry;
   }
 
   private knownDevice(deviceId: string): DeviceEntry | null {
@@ -187,13 +171,7 @@ export class SqliteStore implements TelemetryStore {
 
   async writeBatch(readings: readonly Reading[]): Promise<WriteResult> {
     const storedAt = this.now();
-    try {
-      return { storedAt, series: this.writeTx(readings, storedAt) };
-    } catch (err) {
-      // A rolled-back transaction may have created devices and names we cached.
-      this.devices.clear();
-      throw new StoreError(`sqlite write of ${readings.length} readings failed`, isTransient(err), { cause: err });
-    }
+    return { storedAt, series: await this.writer.write(readings, storedAt) };
   }
 
   async listDevices(): Promise<DeviceSummary[]> {
@@ -224,11 +202,14 @@ export class SqliteStore implements TelemetryStore {
       .map((r) => [r.t, r.avg, r.min, r.max, r.n]);
   }
 
+  /** A read on this connection and an empty transaction on the writer's: both must answer. */
   async ping(): Promise<void> {
     this.stmt.ping.get();
+    await this.writer.write([], this.now());
   }
 
   async close(): Promise<void> {
+    await this.writer.close();
     await this.checkpointer?.close();
     if (this.db.open) this.db.close();
   }

@@ -1,12 +1,15 @@
 // The store contract against the embedded default: a temporary SQLite file per test;
 // and the schema migrations that upgrade older files in place: 2 makes a
-// repeated reading one row (issue #8), 3 stores one row per reading (issue #9).
+// repeated reading one row (issue #8), 3 stores one row per reading (issue #9);
+// and the writer thread's failures (issue #4: commits left the event loop).
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate, SCHEMA_VERSION } from '../../broker/store/sqlite-schema.js';
 import { SqliteStore } from '../../broker/store/sqlite.js';
+import { SqliteWriteThread } from '../../broker/store/sqlite-write-thread.js';
+import { StoreError } from '../../broker/errors.js';
 import { makeTempDir } from '../helpers/gateway.js';
 import { storeContract } from './contract.js';
 
@@ -110,5 +113,29 @@ describe('sqlite schema migrations', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('points', 'series', 'devices_v2')").all()).toEqual([]);
     db.close();
+  });
+});
+
+describe('sqlite writer thread', () => {
+  let dir: string;
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('fails the writes of a thread that died as retriable, and the next write starts a new thread', async () => {
+    dir = makeTempDir('store-sqlite-thread-');
+    const file = path.join(dir, 'telemetry.db');
+    const reading = { deviceId: 'a', ts: 1000, seq: 1, metrics: { temperature: 20 }, receivedAt: 1001 };
+    // No database file yet: the thread cannot open it and ends with an error.
+    const thread = new SqliteWriteThread(file, 1000);
+    const failed = await thread.write([reading], 2000).catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(StoreError);
+    expect((failed as StoreError).retriable).toBe(true);
+
+    const db = new Database(file);
+    migrate(db);
+    expect(await thread.write([reading], 2000)).toEqual([{ deviceId: 'a', metric: 'temperature' }]);
+    await thread.close();
+    expect(db.prepare('SELECT count(*) AS n FROM readings').get()).toEqual({ n: 1 });
+    db.close();
+    await expect(thread.write([reading], 3000)).rejects.toThrow('closed');
   });
 });
