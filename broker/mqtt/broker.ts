@@ -134,7 +134,11 @@ export async function createBroker({ ingest, reasons, auth, admission, limits, m
 
     published(packet, _client, done) {
       admission.routed(packet);
-      durability.published(packet, done);
+      done();
+    },
+
+    acknowledge(_client, packet, done) {
+      durability.acknowledge(packet, done);
     },
 
     authorizeForward(client, packet) {

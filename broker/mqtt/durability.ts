@@ -1,9 +1,10 @@
 // Holds a QoS 1/2 telemetry publish's acknowledgement until ingest has its
-// reading in the store or the spool. aedes routes the message first and calls
-// the `published` hook before it acknowledges (patches/aedes+1.2.0.patch makes
-// QoS 1 follow that order too), so waiting in that hook delays only the
-// PUBACK/PUBREC: live subscribers get the reading at once, and the device's
-// in-flight window throttles it while the store is slow.
+// reading in the store or the spool. aedes routes the message first, then asks
+// the `acknowledge` hook (an option patches/aedes+1.2.0.patch adds) before it
+// writes the PUBACK/PUBREC: live subscribers get the reading at once, and the
+// device's in-flight window throttles it while the store is slow. Meanwhile
+// aedes goes on reading the device's next publishes, up to a window of
+// unacknowledged ones, and writes the PUBACKs in order.
 import type { PublishPacket } from 'aedes';
 
 type Done = (err?: Error | null) => void;
@@ -48,8 +49,8 @@ export class Durability {
     this.gates.delete(packet);
   }
 
-  /** The `published` hook: calls `done` once the packet's reading is durable (at once for untracked packets). */
-  published(packet: object, done: Done): void {
+  /** The `acknowledge` hook: calls `done` once the packet's reading is durable (at once for untracked packets). */
+  acknowledge(packet: object, done: Done): void {
     const gate = this.gates.get(packet);
     if (!gate) return done();
     this.gates.delete(packet);
