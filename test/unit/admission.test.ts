@@ -35,6 +35,20 @@ describe('Admission', () => {
     expect(admission.stats.inFlight).toBe(2);
   });
 
+  it('hands nothing more to ingest once closed: a publish still waiting is neither admitted nor shed', () => {
+    const { clock, log, request, admission } = setup(1);
+    const a = packet(1);
+    request('x', a, 'a');
+    request('x', packet(1), 'b');
+    request('y', packet(0), 'c');
+    admission.close();
+    clock.t = 1_000;
+    admission.routed(a);
+    admission.drain();
+    request('z', packet(1), 'd');
+    expect(log).toEqual(['go a']);
+  });
+
   it('sheds a waiting QoS 0 message after its deadline, never a QoS 1 one, and counts by client', () => {
     const { clock, log, request, admission } = setup(1);
     const first = packet(1);
@@ -67,13 +81,21 @@ describe('Admission', () => {
     expect(log).toEqual(['go hold', 'shed at 100', 'shed at 300']);
   });
 
-  it('sheds QoS 0 on arrival once the queue holds twice the routing capacity', () => {
-    const { log, request } = setup(1);
-    request('x', packet(1), 'hold');
-    request('x', packet(1), 'w1');
+  it('sheds QoS 0 on arrival once the queue holds twice the routing capacity, reporting it when the queue has room', () => {
+    const { log, request, admission } = setup(1);
+    const hold = packet(1);
+    const w1 = packet(1);
+    request('x', hold, 'hold');
+    request('x', w1, 'w1');
     request('x', packet(1), 'w2');
     request('y', packet(0), 'late');
-    expect(log).toEqual(['go hold', 'shed late']);
+    // Reported at once, aedes would read y's next packets at once, only to shed them too.
+    expect(log).toEqual(['go hold']);
+    expect(admission.topShedders()).toEqual([{ clientId: 'y', shed: 1 }]);
+    admission.routed(hold);
+    expect(log).toEqual(['go hold', 'go w1']);
+    admission.routed(w1);
+    expect(log).toEqual(['go hold', 'go w1', 'go w2', 'shed late']);
   });
 
   it('admits nothing while memory is short, and lets the queue in when drained after relief', () => {
