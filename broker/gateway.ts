@@ -134,6 +134,7 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
   async function close(): Promise<number> {
     presence.shuttingDown();
     await Promise.all([listeners.close(), closeBroker(broker)]);
+    admission.close();
     await backend.close();
     const lost = await ingest.close();
     // HTTP handlers read the store, so HTTP stops before the store closes.
@@ -146,7 +147,6 @@ export async function createGateway(config: Readonly<Config>, deps: GatewayDeps 
     registry.close();
     shadowStore.close();
     memory.stop();
-    admission.close();
     logger.info({ lost }, 'gateway stopped');
     return lost;
   }
