@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Batcher } from '../../broker/ingest/batcher.js';
+import { Batcher, CATCH_UP_FACTOR } from '../../broker/ingest/batcher.js';
 import { StoreError } from '../../broker/errors.js';
 
 const fakeTimer = {
@@ -37,6 +37,26 @@ describe('Batcher', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(sink.batches).toEqual([[1, 2, 3], [4]]);
     expect(batcher.size).toBe(0);
+  });
+
+  it('when writes fall behind, takes what queued meanwhile in one write, up to ten batches\' worth', async () => {
+    let release: () => void = () => {};
+    const batches: number[][] = [];
+    const batcher = new Batcher<number>({
+      write: (batch) => {
+        batches.push(batch);
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+      batchSize: 2, flushIntervalMs: 1000, timer: fakeTimer,
+    });
+    for (let n = 1; n <= 25; n++) batcher.add(n);
+    expect(batches).toEqual([[1, 2]]);
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches[1]).toEqual(Array.from({ length: 2 * CATCH_UP_FACTOR }, (_, i) => i + 3));
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches[2]).toEqual([23, 24, 25]);
   });
 
   it('writes a partial batch when the interval passes', async () => {
