@@ -133,7 +133,7 @@ export const DEFAULTS = Object.freeze({
   HTTP_RATE: '200',
   MAX_INFLIGHT_MESSAGES: '5000',
   SHED_AFTER_MS: '100',
-  MEMORY_LIMIT_MB: '512',
+  MEMORY_LIMIT_MB: '1024',
   INFLUX_URL: 'http://localhost:8086',
   INFLUX_DATABASE: 'telemetry',
   INFLUX_USERNAME: '',
