@@ -39,6 +39,8 @@ export class Admission {
   private parked: Array<() => void> = [];
   private parkedHead = 0;
   private closed = false;
+  /** Set while drain() runs: a publish routed synchronously inside it must not drain again (see drain). */
+  private draining = false;
   private readonly admitted = new WeakSet<object>();
   /** QoS 0 shed per client id, for the dashboard's "who is dropping" table; bounded. */
   private readonly shedByClient = new Map<string, number>();
@@ -99,9 +101,29 @@ export class Admission {
     this.drain();
   }
 
-  /** Lets waiting publishes in while there is room, and sheds QoS 0 past its deadline. */
+  /**
+   * Lets waiting publishes in while there is room, and sheds QoS 0 past its
+   * deadline. A publish let in may be routed before `go` returns, and its
+   * `routed` comes back here: drained again from inside, each such publish
+   * would nest a level deeper, and a fast QoS 0 flood overflowed the stack.
+   * So a nested call only frees the slot, and this loop goes on.
+   */
   drain(): void {
-    if (this.closed) return;
+    if (this.closed || this.draining) return;
+    this.draining = true;
+    try {
+      do this.admit();
+      while (this.release() && this.hasRoom());
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private hasRoom(): boolean {
+    return this.waitingCount > 0 && this.inFlight < this.opts.maxInFlight && !this.pressure();
+  }
+
+  private admit(): void {
     const t = this.now();
     while (this.waitingCount > 0) {
       const next = this.queue[this.head]!;
@@ -115,22 +137,24 @@ export class Admission {
       this.take();
       this.enter(next.packet, next.go);
     }
-    this.release();
   }
 
   /**
    * Answers parked publishes, oldest first, while the queue is below the
    * routing capacity. Each answer may let aedes read that client's next chunk
-   * at once, which refills the queue and stops this.
+   * at once, which refills the queue and stops this. True if it answered any.
    */
-  private release(): void {
+  private release(): boolean {
+    const before = this.parkedHead;
     while (this.parkedHead < this.parked.length && this.waitingCount < this.opts.maxInFlight) {
       this.parked[this.parkedHead++]!();
     }
+    const released = this.parkedHead > before;
     if (this.parkedHead > 1024 && this.parkedHead * 2 > this.parked.length) {
       this.parked = this.parked.slice(this.parkedHead);
       this.parkedHead = 0;
     }
+    return released;
   }
 
   get stats(): { inFlight: number; waiting: number } {

@@ -35,6 +35,24 @@ describe('Admission', () => {
     expect(admission.stats.inFlight).toBe(2);
   });
 
+  it('admits a long queue whose publishes are routed before go returns without nesting a call per publish', () => {
+    admission = new Admission({ maxInFlight: 1, shedAfterMs: 100 });
+    const first = packet(1);
+    admission.request(client('x'), first, () => {}, () => {});
+    let routed = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const p = packet(1);
+      // Routed synchronously, as aedes does when every delivery completes at once.
+      admission.request(client('x'), p, () => {
+        routed += 1;
+        admission!.routed(p);
+      }, () => {});
+    }
+    expect(() => admission!.routed(first)).not.toThrow();
+    expect(routed).toBe(50_000);
+    expect(admission.stats).toEqual({ inFlight: 0, waiting: 0 });
+  });
+
   it('hands nothing more to ingest once closed: a publish still waiting is neither admitted nor shed', () => {
     const { clock, log, request, admission } = setup(1);
     const a = packet(1);
