@@ -28,7 +28,7 @@ export const RAISED: readonly Setting[] = [
   { name: 'PUBLISH_RATE', value: '1000000', why: 'default 100/s per connection: fan-in and ingest publishers go as fast as the broker takes them' },
   { name: 'PUBLISH_BURST', value: '1000000', why: 'the token bucket of PUBLISH_RATE' },
   { name: 'CONNECT_RATE_TOTAL', value: '1000000', why: 'default 1000/s for the whole gateway: idle and hold open 10,000-19,000 connections as fast as they can' },
-  { name: 'MEMORY_LIMIT_MB', value: '8192', why: 'default 512: 19,000 connections and the queues of a flood pass 90 % of it, where the guard stops admitting publishes' },
+  { name: 'MEMORY_LIMIT_MB', value: '8192', why: 'default 1024: 19,000 connections and the queues of a flood pass 90 % of it, where the guard stops admitting publishes' },
   { name: 'HTTP_RATE', value: '1000000', why: 'default 200/s per address: every device is registered through the admin API from this one address' },
 ];
 
