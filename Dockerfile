@@ -14,6 +14,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm ci's postinstall (patch-package) applies these to aedes and mqtt-packet;
+# without them the image would run the unpatched broker (PUBACK before the store).
+COPY patches ./patches
 
 # Production dependencies only, compiled here because the runtime stage has no toolchain.
 FROM toolchain AS deps

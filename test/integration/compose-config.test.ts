@@ -154,6 +154,16 @@ describe('Dockerfile', () => {
     expect(copies).toEqual(expect.arrayContaining(['--from=deps /app/node_modules ./node_modules', '--from=build /app/dist ./dist']));
   });
 
+  it('copies patches/ in before every npm ci, whose postinstall applies them to aedes and mqtt-packet', () => {
+    expect(JSON.parse(fs.readFileSync('package.json', 'utf8')).scripts.postinstall).toBe('patch-package');
+    for (const name of ['deps', 'build']) {
+      const instructions = stageChain(stages, name).flatMap((s) => s.instructions);
+      const install = instructions.findIndex((i) => i.op === 'RUN' && /^npm ci\b/.test(i.args));
+      const copied = instructions.slice(0, install).filter((i) => i.op === 'COPY').flatMap((i) => i.args.split(' ').slice(0, -1));
+      expect(copied, `stage ${name}`).toContain('patches');
+    }
+  });
+
   it('keeps local installs, builds and data out of the build context', () => {
     const ignored = fs.readFileSync('.dockerignore', 'utf8').split('\n').map((l) => l.trim());
     expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', 'dist', 'data', '.git']));
