@@ -10,7 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Reading } from '../contract/telemetry.js';
 import { StoreError } from '../errors.js';
-import { isTransient, type TouchedSeries } from './sqlite-writer.js';
+import { type TouchedSeries, writeFailed } from './sqlite-writer.js';
 import type { WriterAnswer, WriterRequest } from './sqlite-writer.worker.js';
 
 interface Pending {
@@ -51,7 +51,7 @@ export class SqliteWriteThread {
       this.pending.set(id, { count: readings.length, resolve, reject });
       // Held while it owes an answer: a shutdown that awaits this write must not see an empty event loop.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ op: 'write', id, readings: readings as Reading[], storedAt } satisfies WriterRequest);
+      worker.postMessage({ op: 'write', id, readings, storedAt } satisfies WriterRequest);
     });
   }
 
@@ -88,8 +88,7 @@ export class SqliteWriteThread {
     this.pending.delete(answer.id);
     if (this.pending.size === 0) worker.unref();
     if ('series' in answer) return p.resolve(answer.series);
-    const cause = Object.assign(new Error(answer.error.message), { code: answer.error.code });
-    p.reject(new StoreError(`sqlite write of ${p.count} readings failed: ${answer.error.message}`, isTransient(answer.error.code), { cause }));
+    p.reject(writeFailed(p.count, Object.assign(new Error(answer.error.message), { code: answer.error.code })));
   }
 
   /** The thread failed or ended: what it owed fails as retriable, and the next write starts a new one. */
@@ -99,7 +98,7 @@ export class SqliteWriteThread {
     this.worker = null;
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      p.reject(new StoreError(`sqlite write of ${p.count} readings failed: ${err.message}`, true, { cause: err }));
+      p.reject(writeFailed(p.count, err, true));
     }
   }
 }

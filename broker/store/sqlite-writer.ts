@@ -5,19 +5,25 @@
 // in-memory database, which only one connection can see.
 import type Database from 'better-sqlite3';
 import type { Reading } from '../contract/telemetry.js';
+import { StoreError } from '../errors.js';
 import type { WriteResult } from './store.js';
 
 export type TouchedSeries = WriteResult['series'];
 
 /** A device's integer key, and the metric names known to be in `metric_names` for it. */
-interface DeviceEntry {
+export interface DeviceEntry {
   key: number;
   metrics: Set<string>;
 }
 
 /** SQLITE_BUSY/LOCKED/FULL/IOERR may pass; a constraint or misuse error will not. */
-export function isTransient(code: string | undefined): boolean {
+function isTransient(code: string | undefined): boolean {
   return /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL)/.test(code ?? '');
+}
+
+/** The store's error for a batch that was not written; retriable as SQLite's code says unless the caller knows. */
+export function writeFailed(count: number, cause: Error & { code?: string }, retriable = isTransient(cause.code)): StoreError {
+  return new StoreError(`sqlite write of ${count} readings failed: ${cause.message}`, retriable, { cause });
 }
 
 /** Connection settings every connection of the store uses. */

@@ -6,7 +6,7 @@ import type { Reading } from '../contract/telemetry.js';
 import { configure, SqliteWriter } from './sqlite-writer.js';
 
 export type WriterRequest =
-  | { op: 'write'; id: number; readings: Reading[]; storedAt: number }
+  | { op: 'write'; id: number; readings: readonly Reading[]; storedAt: number }
   | { op: 'autocheckpoint'; pages: number }
   | { op: 'close' };
 

@@ -10,24 +10,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Reading } from '../contract/telemetry.js';
-import { RequestError, StoreError } from '../errors.js';
+import { RequestError } from '../errors.js';
 import type {
   DeviceSummary, HistoryBucket, HistoryQuery, SeriesPage, SeriesPoint, SeriesQuery, TelemetryStore, WriteResult,
 } from './store.js';
 import { migrate } from './sqlite-schema.js';
 import { Checkpointer } from './sqlite-checkpointer.js';
-import { configure, isTransient, SqliteWriter, type TouchedSeries } from './sqlite-writer.js';
+import { configure, type DeviceEntry, SqliteWriter, type TouchedSeries, writeFailed } from './sqlite-writer.js';
 import { SqliteWriteThread } from './sqlite-write-thread.js';
 
 export interface SqliteStoreOptions {
   path: string;
   now?: () => number;
-}
-
-/** A device's integer key, and the metric names known to be in `metric_names` for it. */
-interface DeviceEntry {
-  key: number;
-  metrics: Set<string>;
 }
 
 type PointRow = { id: number; ts: number; value: number; seq: number | null; received_at: number; stored_at: number };
@@ -94,8 +88,7 @@ function inThread(db: Database.Database): BatchWriter {
       try {
         return writer.write(readings, storedAt);
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        throw new StoreError(`sqlite write of ${readings.length} readings failed`, isTransient(code), { cause: err });
+        throw writeFailed(readings.length, err as Error & { code?: string });
       }
     },
     setAutocheckpoint: (pages) => writer.setAutocheckpoint(pages),
