@@ -112,15 +112,12 @@ export class Admission {
     if (this.closed || this.draining) return;
     this.draining = true;
     try {
+      // Answered parked publishes may have queued more: admit again until none is answered.
       do this.admit();
-      while (this.release() && this.hasRoom());
+      while (this.release());
     } finally {
       this.draining = false;
     }
-  }
-
-  private hasRoom(): boolean {
-    return this.waitingCount > 0 && this.inFlight < this.opts.maxInFlight && !this.pressure();
   }
 
   private admit(): void {
