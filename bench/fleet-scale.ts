@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { startGatewayProcess } from './gateway-process.js';
 import { procSample } from './proc.js';
+import { sum } from './suite/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,14 +27,6 @@ const seconds = Number(values.seconds);
 const ramp = Number(values.ramp);
 const warmup = Number(values.warmup);
 const target = count * rate;
-
-/** From /api/gateway, not /metrics: a scrape also lists every open file and handle, 10,000 sockets' worth. */
-async function gatewayStats(httpUrl: string): Promise<{ connected: number; accepted: number; memoryPressure: boolean }> {
-  const res = await fetch(`${httpUrl}/api/gateway`);
-  const body = (await res.json()) as { connections: Record<string, number>; readings: { accepted: number }; memory: { pressure: boolean } };
-  const connected = Object.values(body.connections).reduce((a, b) => a + b, 0);
-  return { connected, accepted: body.readings.accepted, memoryPressure: body.memory.pressure };
-}
 
 // The default connect limit (1000/s) is above the ramp; publish limits are per
 // device and far above 1 reading/s, so the gateway runs with its defaults.
@@ -68,13 +61,14 @@ async function measure() {
   // Progress every 5 s on stderr: a ramp that stalls shows which process is saturated.
   let progress = { at: performance.now(), gw: procSample(gw.pid).cpuMs, sim: procSample(sim.pid!).cpuMs };
   for (let tick = 1; ; tick++) {
-    const { connected, memoryPressure } = await gatewayStats(gw.httpUrl);
+    const { connections, memory } = await gw.stats();
+    const connected = sum(Object.values(connections));
     if (connected >= count) break;
     if (Date.now() > connectDeadline) throw new Error(`only ${connected} of ${count} devices connected`);
     if (tick % 10 === 0) {
       const now = { at: performance.now(), gw: procSample(gw.pid).cpuMs, sim: procSample(sim.pid!).cpuMs };
       const share = (a: number, b: number) => Math.round(((b - a) / (now.at - progress.at)) * 100);
-      const pressure = memoryPressure ? ', memory pressure (MEMORY_LIMIT_MB)' : '';
+      const pressure = memory.pressure ? ', memory pressure (MEMORY_LIMIT_MB)' : '';
       console.error(`ramp: ${connected} connected, gateway CPU ${share(progress.gw, now.gw)} %, simulator CPU ${share(progress.sim, now.sim)} %${pressure}`);
       progress = now;
     }
@@ -85,7 +79,7 @@ async function measure() {
   const perSecond: number[] = [];
   const gwStart = procSample(gw.pid);
   const simStart = procSample(sim.pid!);
-  let last = (await gatewayStats(gw.httpUrl)).accepted;
+  let last = (await gw.stats()).readings.accepted;
   let lastAt = performance.now();
   const first = last;
   const firstAt = lastAt;
@@ -93,7 +87,7 @@ async function measure() {
   let peakSimRss = 0;
   for (let s = 0; s < seconds; s++) {
     await sleep(1000 - ((performance.now() - firstAt) % 1000));
-    const now = (await gatewayStats(gw.httpUrl)).accepted;
+    const now = (await gw.stats()).readings.accepted;
     const at = performance.now();
     perSecond.push(((now - last) * 1000) / (at - lastAt));
     [last, lastAt] = [now, at];
@@ -103,13 +97,13 @@ async function measure() {
   const wallMs = lastAt - firstAt;
   const gwEnd = procSample(gw.pid);
   const simEnd = procSample(sim.pid!);
-  const connectedAtEnd = (await gatewayStats(gw.httpUrl)).connected;
+  const connectedAtEnd = sum(Object.values((await gw.stats()).connections));
   return { perSecond, wallMs, first, last, gwStart, gwEnd, simStart, simEnd, peakGwRss, peakSimRss, connectedAtEnd };
 }
 
 const mean = ((last - first) * 1000) / wallMs;
 const windows = [];
-for (let i = 0; i + 5 <= perSecond.length; i += 5) windows.push(perSecond.slice(i, i + 5).reduce((a, b) => a + b, 0) / 5);
+for (let i = 0; i + 5 <= perSecond.length; i += 5) windows.push(sum(perSecond.slice(i, i + 5)) / 5);
 const worst5s = Math.min(...windows);
 const pct = (n: number) => `${((n / target) * 100).toFixed(2)} %`;
 const cpu = (a: number, b: number) => `${Math.round(((b - a) / wallMs) * 100)} %`;

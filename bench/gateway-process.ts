@@ -7,6 +7,14 @@ import path from 'node:path';
 import { freePorts, waitReady } from '../lab/gateway-process.js';
 import { procSample } from './proc.js';
 
+/** The parts of GET /api/gateway the benches read: the counters of /metrics without a scrape that lists every open fd. */
+export interface GatewayFigures {
+  connections: Record<string, number>;
+  readings: { accepted: number; stored: number };
+  dropped: Record<string, number>;
+  memory: { pressure: boolean };
+}
+
 export interface GatewayProcess {
   pid: number;
   mqttUrl: string;
@@ -16,6 +24,7 @@ export interface GatewayProcess {
   cpuMs(): number;
   /** Resident memory, bytes. */
   rssBytes(): number;
+  stats(): Promise<GatewayFigures>;
   stop(): Promise<number | null>;
 }
 
@@ -44,6 +53,7 @@ export async function startGatewayProcess(env: Record<string, string> = {}): Pro
     dataDir,
     cpuMs: () => procSample(child.pid!).cpuMs,
     rssBytes: () => procSample(child.pid!).rssBytes,
+    stats: async () => (await (await fetch(`${httpUrl}/api/gateway`)).json()) as GatewayFigures,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', (code) => {

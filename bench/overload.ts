@@ -19,15 +19,9 @@ const qos = Number(values.qos) as 0 | 1;
 const seconds = Number(values.seconds);
 const count = Number(values.publishers);
 
-interface Stats {
-  readings: { stored: number };
-  dropped: Record<string, number>;
-}
-
 // Limits that protect against one client (the per-connection rate) are lifted: this measures the whole gateway under load.
 const gw = await startGatewayProcess({ AUTH: 'off', PUBLISH_RATE: '1000000', PUBLISH_BURST: '1000000', CONNECT_RATE_PER_CLIENT: '1000' });
 const url = values.transport === 'ws' ? `${gw.httpUrl.replace('http', 'ws')}/mqtt` : gw.mqttUrl;
-const stats = async () => (await (await fetch(`${gw.httpUrl}/api/gateway`)).json()) as Stats;
 
 const subscriber = await mqtt.connectAsync(url, { clientId: 'overload-sub', reconnectPeriod: 0 });
 let delivered = 0;
@@ -83,7 +77,7 @@ for (let seq = 1; Date.now() - stopped < 60_000; seq++) {
 }
 await probe.endAsync(true);
 clearInterval(monitor);
-const final = await stats();
+const final = await gw.stats();
 await subscriber.endAsync(true);
 const exit = await gw.stop();
 

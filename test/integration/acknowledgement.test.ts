@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { ALL_TELEMETRY, telemetryTopic } from '../../broker/contract/topics.js';
-import { collect, connectClient, metricValue, reading, waitFor } from '../helpers/clients.js';
+import { collect, connectClient, type Message, metricValue, reading, waitFor } from '../helpers/clients.js';
 import { connectPacket } from '../helpers/fuzz.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -16,14 +16,22 @@ afterEach(async () => {
   gw = undefined;
 });
 
+/** Batches are written only when flushed by hand: an acknowledgement has to wait for that. */
+const startManualFlushGateway = () => startTestGateway({ INGEST_FLUSH_MS: '60000', INGEST_BATCH_SIZE: '100000' });
+
+/** A subscriber of all telemetry at `url`; what it receives. */
+async function watchTelemetry(url: string): Promise<Message[]> {
+  const watcher = await connectClient(url, { clientId: 'watcher' });
+  clients.push(watcher);
+  const live = collect(watcher);
+  await watcher.subscribeAsync(ALL_TELEMETRY);
+  return live;
+}
+
 describe('acknowledgement means the gateway has the reading', () => {
   it('routes a QoS 1 reading to live subscribers at once, but sends its PUBACK only after the store has it', async () => {
-    // Batches are written only when flushed by hand: the PUBACK has to wait for that.
-    gw = await startTestGateway({ INGEST_FLUSH_MS: '60000', INGEST_BATCH_SIZE: '100000' });
-    const watcher = await connectClient(gw.wsUrl, { clientId: 'watcher' });
-    clients.push(watcher);
-    const live = collect(watcher);
-    await watcher.subscribeAsync(ALL_TELEMETRY);
+    gw = await startManualFlushGateway();
+    const live = await watchTelemetry(gw.wsUrl);
     const device = await connectClient(gw.mqttUrl, { clientId: 'acked-1' });
     clients.push(device);
 
@@ -42,7 +50,7 @@ describe('acknowledgement means the gateway has the reading', () => {
   });
 
   it('acknowledges QoS 0 and non-telemetry QoS 1 without waiting for the store', async () => {
-    gw = await startTestGateway({ INGEST_FLUSH_MS: '60000', INGEST_BATCH_SIZE: '100000' });
+    gw = await startManualFlushGateway();
     const device = await connectClient(gw.mqttUrl, { clientId: 'acked-2' });
     clients.push(device);
     await device.publishAsync('lab/state', 'on', { qos: 1 });
@@ -52,11 +60,8 @@ describe('acknowledgement means the gateway has the reading', () => {
   });
 
   it('reads a device\'s next publishes while the first waits for the store, and sends the PUBACKs in the order of the PUBLISHes', async () => {
-    gw = await startTestGateway({ INGEST_FLUSH_MS: '60000', INGEST_BATCH_SIZE: '100000' });
-    const watcher = await connectClient(gw.mqttUrl, { clientId: 'watcher' });
-    clients.push(watcher);
-    const live = collect(watcher);
-    await watcher.subscribeAsync(ALL_TELEMETRY);
+    gw = await startManualFlushGateway();
+    const live = await watchTelemetry(gw.mqttUrl);
 
     // A raw connection, to see each PUBACK as it comes.
     const socket = net.connect(Number(new URL(gw.mqttUrl).port), '127.0.0.1');
