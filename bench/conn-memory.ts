@@ -7,14 +7,13 @@
 // Usage: npm run build && npx tsx bench/conn-memory.ts [--count 10000] [--procs N] [--auth off|on] [--subscribe] [--settle 10] [--snapshots DIR]
 // --snapshots also writes heap snapshots of both moments for a profile; taking one grows the RSS, so that run's RSS figure is void.
 import { fork, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import WebSocket from 'ws';
 import { freePort } from '../lab/gateway-process.js';
 import { startGatewayProcess, type GatewayProcess } from './gateway-process.js';
+import { Inspector } from './inspector.js';
 import { metricValue, procSample } from './proc.js';
 
 const { values } = parseArgs({
@@ -60,53 +59,6 @@ async function worker(): Promise<void> {
   await new Promise((resolve) => process.once('message', resolve));
   await Promise.all(clients.map((c) => c.endAsync(true)));
   process.exit(0);
-}
-
-/** The few Chrome DevTools Protocol calls the measurement needs. */
-class Inspector {
-  private id = 0;
-  private readonly pending = new Map<number, (result: unknown) => void>();
-  private chunks: string[] = [];
-
-  private constructor(private readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; method?: string; params?: { chunk: string } };
-      if (msg.id !== undefined) this.pending.get(msg.id)?.(msg.result);
-      else if (msg.method === 'HeapProfiler.addHeapSnapshotChunk') this.chunks.push(msg.params!.chunk);
-    });
-  }
-
-  static async open(port: number): Promise<Inspector> {
-    const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
-    const ws = new WebSocket(target!.webSocketDebuggerUrl, { maxPayload: 2 ** 30 });
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    return new Inspector(ws);
-  }
-
-  call(method: string, params: object = {}): Promise<unknown> {
-    const id = ++this.id;
-    this.ws.send(JSON.stringify({ id, method, params }));
-    return new Promise((resolve) => this.pending.set(id, resolve));
-  }
-
-  async memory(): Promise<{ heapUsed: number; external: number; arrayBuffers: number }> {
-    // Twice: the first pass can leave weakly held objects for the second.
-    await this.call('HeapProfiler.collectGarbage');
-    await this.call('HeapProfiler.collectGarbage');
-    const result = (await this.call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
-    return JSON.parse(result.result.value) as { heapUsed: number; external: number; arrayBuffers: number };
-  }
-
-  async snapshot(file: string): Promise<void> {
-    this.chunks = [];
-    await this.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
-    fs.writeFileSync(file, this.chunks.join(''));
-    this.chunks = [];
-  }
-
-  close(): void {
-    this.ws.close();
-  }
 }
 
 /** Registers `ids` through the admin API; returns their secrets. */

@@ -26,6 +26,7 @@ export const FIGURES = {
   max: spec('latency max ms', 2, 'lower'),
   deliveries: spec('deliveries/s', 0, 'higher'),
   kibPerConnection: spec('KiB per connection', 1, 'lower'),
+  kibRetained: spec('KiB per connection after full GC', 1, 'lower'),
   rssBefore: spec('broker RSS before, MiB', 1, null),
   rssAfter: spec('broker RSS after, MiB', 1, null),
   connectRate: spec('connects/s', 0, 'higher'),

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../../broker/config.js';
 import { freePorts, waitReady } from '../../lab/gateway-process.js';
+import { Inspector } from '../inspector.js';
 import { metricValue } from '../proc.js';
 import type { Transport } from './loadgen/protocol.js';
 import type { Reaper } from './processes.js';
@@ -65,7 +66,7 @@ export async function startGateway({ reaper, registry, log }: GatewayDeps, extra
   if (!fs.existsSync(ENTRY)) throw new Error(`${ENTRY} missing: run \`npm run build\` first (npm run bench does)`);
   const dataDir = reaper.tempDir('bench-suite-gateway-');
   registry.restore(dataDir);
-  const [mqttPort, httpPort] = await freePorts(2) as [number, number];
+  const [mqttPort, httpPort, inspectPort] = await freePorts(3) as [number, number, number];
   const adminToken = randomBytes(16).toString('hex');
   const env: NodeJS.ProcessEnv = {
     ...cleanEnv(),
@@ -80,7 +81,8 @@ export async function startGateway({ reaper, registry, log }: GatewayDeps, extra
     ...Object.fromEntries(RAISED.map((s) => [s.name, s.value])),
     ...extraEnv,
   };
-  const service = reaper.spawn('gateway', process.execPath, [ENTRY], env);
+  // The inspector only listens until the idle scenario asks it for a full GC (collectGarbage).
+  const service = reaper.spawn('gateway', process.execPath, [`--inspect=${HOST}:${inspectPort}`, ENTRY], env);
   const httpUrl = `http://${HOST}:${httpPort}`;
   const stop = async () => {
     await service.stop();
@@ -120,6 +122,14 @@ export async function startGateway({ reaper, registry, log }: GatewayDeps, extra
       return Array.from({ length: count }, (_, i) => ({ clientId: `watcher-${i}`, username, password: token }));
     },
     stored: () => metricValue(httpUrl, 'gateway_readings_stored_total'),
+    collectGarbage: async () => {
+      const inspector = await Inspector.open(inspectPort);
+      try {
+        await inspector.collectGarbage();
+      } finally {
+        inspector.close();
+      }
+    },
     stop,
   };
 }

@@ -57,7 +57,8 @@ export function evaluateGoals(rows: readonly Row[]): GoalResult[] {
   ratio({ scenario: 'fan-in', label: 'QoS 1', transport: 'ws' }, FIGURES.received, '>=', 0.5);
   ratio({ scenario: 'fixed-rate', label: '', transport: 'tcp' }, FIGURES.p99, '<=', 2);
   ratio({ scenario: 'fixed-rate', label: '', transport: 'ws' }, FIGURES.p99, '<=', 4);
-  absolute({ scenario: 'idle', label: '', transport: 'tcp' }, FIGURES.kibPerConnection, `<= ${KIB_PER_CONNECTION_TARGET} KiB`, (v) => v <= KIB_PER_CONNECTION_TARGET);
+  // Judged on what the connections hold: the growth as it is also counts garbage of the connects (both are printed).
+  absolute({ scenario: 'idle', label: '', transport: 'tcp' }, FIGURES.kibRetained, `<= ${KIB_PER_CONNECTION_TARGET} KiB`, (v) => v <= KIB_PER_CONNECTION_TARGET);
   absolute({ scenario: 'hold', label: '', transport: 'tcp' }, FIGURES.held, `>= ${formatNumber(HOLD_TARGET, 0)}`, (v) => v >= HOLD_TARGET);
   const sqlite: At = { scenario: 'ingest', label: 'SQLite', transport: 'tcp' };
   const lost = value(sqlite, FIGURES.lost, 'gateway');

@@ -108,6 +108,7 @@ export async function startMosquitto(reaper: Reaper, info: MosquittoInfo): Promi
     devices: async (ids) => ids.map(anonymous),
     watchers: async (count) => Array.from({ length: count }, (_, i) => anonymous(`watcher-${i}`)),
     stored: async () => null,
+    collectGarbage: async () => {},
     stop,
   };
 }

@@ -19,6 +19,8 @@ export interface Target {
   watchers(count: number): Promise<Account[]>;
   /** Readings stored so far; null for a broker that stores nothing. */
   stored(): Promise<number | null>;
+  /** A full garbage collection in the broker (none for Mosquitto, which has no collector). */
+  collectGarbage(): Promise<void>;
   stop(): Promise<void>;
 }
 
