@@ -2,6 +2,7 @@
 // benchmarks that measure memory: a forced full GC before a sample, so garbage
 // not yet collected does not count as what connections cost.
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 
 /** The few Chrome DevTools Protocol calls the measurement needs. */
@@ -18,11 +19,24 @@ export class Inspector {
     });
   }
 
-  static async open(port: number): Promise<Inspector> {
-    const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  /** Connects to the inspector on `port`, waiting up to `waitMs` for it to listen (SIGUSR1 starts it a moment later). */
+  static async open(port: number, waitMs = 5_000): Promise<Inspector> {
+    const [target] = (await Inspector.list(port, waitMs)) as Array<{ webSocketDebuggerUrl: string }>;
     const ws = new WebSocket(target!.webSocketDebuggerUrl, { maxPayload: 2 ** 30 });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     return new Inspector(ws);
+  }
+
+  private static async list(port: number, waitMs: number): Promise<unknown[]> {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      try {
+        return (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as unknown[];
+      } catch (err) {
+        if (Date.now() > until) throw new Error(`no inspector on port ${port}`, { cause: err });
+        await sleep(50);
+      }
+    }
   }
 
   call(method: string, params: object = {}): Promise<unknown> {

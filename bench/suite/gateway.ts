@@ -81,8 +81,8 @@ export async function startGateway({ reaper, registry, log }: GatewayDeps, extra
     ...Object.fromEntries(RAISED.map((s) => [s.name, s.value])),
     ...extraEnv,
   };
-  // The inspector only listens until the idle scenario asks it for a full GC (collectGarbage).
-  const service = reaper.spawn('gateway', process.execPath, [`--inspect=${HOST}:${inspectPort}`, ENTRY], env);
+  // No inspector runs until the idle scenario asks for a full GC (collectGarbage): SIGUSR1 starts it on this port.
+  const service = reaper.spawn('gateway', process.execPath, [`--inspect-port=${HOST}:${inspectPort}`, ENTRY], env);
   const httpUrl = `http://${HOST}:${httpPort}`;
   const stop = async () => {
     await service.stop();
@@ -123,6 +123,7 @@ export async function startGateway({ reaper, registry, log }: GatewayDeps, extra
     },
     stored: () => metricValue(httpUrl, 'gateway_readings_stored_total'),
     collectGarbage: async () => {
+      process.kill(service.pid, 'SIGUSR1');
       const inspector = await Inspector.open(inspectPort);
       try {
         await inspector.collectGarbage();

@@ -15,6 +15,9 @@ const STOP_TIMEOUT_MS = 15_000;
 /** Lines of a service's output passed on to the log; the rest is only kept for an error message. */
 const FORWARDED_LINES = 20;
 
+/** Node's notice when a gateway's inspector starts (for the idle scenario's full GC): not the service's own output. */
+const INSPECTOR_NOTICE = /^(Debugger (listening on|attached|ending on)|For help, see: https:\/\/nodejs\.org\/en\/docs\/inspector)/;
+
 export interface Service {
   name: string;
   pid: number;
@@ -75,7 +78,7 @@ export class Reaper {
       const text = chunk.toString('utf8');
       tail = (tail + text).slice(-4000);
       for (const line of text.split('\n')) {
-        if (!line.trim()) continue;
+        if (!line.trim() || INSPECTOR_NOTICE.test(line)) continue;
         forwarded += 1;
         if (forwarded <= FORWARDED_LINES) this.log(`[${name}] ${line.slice(0, 300)}`);
         else if (forwarded === FORWARDED_LINES + 1) this.log(`[${name}] (further output not shown)`);

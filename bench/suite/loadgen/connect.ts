@@ -2,6 +2,7 @@
 // of handshakes at once, so neither broker's listen backlog overflows (a lost
 // SYN costs a one-second retransmit and would measure the kernel, not the
 // broker), and every failure counted instead of retried.
+import type { Duplex } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
 import { clock, type Account, type ConnectReport } from './protocol.js';
 
@@ -16,6 +17,25 @@ export interface Connected {
   report: ConnectReport;
   /** Clients whose connection is still up. */
   open(): number;
+}
+
+type Chunks = Array<{ chunk: Buffer }>;
+
+/**
+ * One WebSocket frame per MQTT packet, as the browser build of MQTT.js and
+ * other clients send. In Node, MQTT.js writes a PUBLISH as five chunks into
+ * ws.createWebSocketStream, which has no _writev, so each chunk left as a
+ * frame of its own: the brokers then read five frames per message, which
+ * measured the load generator's client more than the broker's WebSocket
+ * path. mqtt-packet corks the stream for each packet, so _writev gets the
+ * packet's chunks together.
+ */
+function framePerPacket(stream: Duplex): void {
+  const writable = stream as Duplex & {
+    _write(chunk: Buffer, encoding: string, cb: (err?: Error | null) => void): void;
+    _writev?: (chunks: Chunks, cb: (err?: Error | null) => void) => void;
+  };
+  writable._writev = (chunks, cb) => writable._write(Buffer.concat(chunks.map((c) => c.chunk)), 'buffer', cb);
 }
 
 function connectOne(url: string, account: Account, keepaliveS: number, onClose: () => void): Promise<MqttClient> {
@@ -35,6 +55,7 @@ function connectOne(url: string, account: Account, keepaliveS: number, onClose: 
     client.once('error', fail);
     client.once('close', () => fail(new Error('closed before CONNACK')));
     client.once('connect', () => {
+      if (url.startsWith('ws')) framePerPacket(client.stream);
       client.removeAllListeners('error').removeAllListeners('close');
       // A broker that drops a client is seen in open(); the error itself must not crash the process.
       client.on('error', () => {});
