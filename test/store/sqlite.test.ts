@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { migrate, SCHEMA_VERSION } from '../../broker/store/sqlite-schema.js';
 import { SqliteStore } from '../../broker/store/sqlite.js';
 import { SqliteWriteThread } from '../../broker/store/sqlite-write-thread.js';
+import type { Reading } from '../../broker/contract/telemetry.js';
 import { StoreError } from '../../broker/errors.js';
 import { makeTempDir } from '../helpers/gateway.js';
 import { storeContract } from './contract.js';
@@ -137,5 +138,28 @@ describe('sqlite writer thread', () => {
     expect(db.prepare('SELECT count(*) AS n FROM readings').get()).toEqual({ n: 1 });
     db.close();
     await expect(thread.write([reading], 3000)).rejects.toThrow('closed');
+  });
+
+  it('answers writes sent together in order, and a batch that fails in between fails alone', async () => {
+    dir = makeTempDir('store-sqlite-thread-');
+    const file = path.join(dir, 'telemetry.db');
+    const db = new Database(file);
+    migrate(db);
+    const reading = (deviceId: string, seq: number, ts: number | null = 1000) =>
+      ({ deviceId, ts, seq, metrics: { v: seq }, receivedAt: 1001 }) as Reading;
+    const thread = new SqliteWriteThread(file, 1000);
+    const answers: string[] = [];
+    const sent = [
+      [reading('a', 1)],
+      // A new device whose reading breaks NOT NULL: the batch is rolled back, device row included.
+      [reading('b', 2), reading('b', 3, null)],
+      [reading('b', 4)],
+    ].map((batch, i) => thread.write(batch, 2000).then(() => answers.push(`${i} ok`), (err: StoreError) => answers.push(`${i} ${err.retriable ? 'retriable' : 'refused'}`)));
+    await Promise.all(sent);
+    await thread.close();
+    expect(answers).toEqual(['0 ok', '1 refused', '2 ok']);
+    expect(db.prepare('SELECT d.id, r.seq FROM readings r JOIN devices d ON d.key = r.device ORDER BY r.id').all())
+      .toEqual([{ id: 'a', seq: 1 }, { id: 'b', seq: 4 }]);
+    db.close();
   });
 });
