@@ -7,7 +7,8 @@ import { malformedCycle, startSlowSubscriber, type SlowSubscriber } from './faul
 import { MIXED, profileFor } from './profiles.js';
 import { deriveSeed, mulberry32 } from './rng.js';
 import { Scheduler, type TimerHandle } from './scheduler.js';
-import { createCounters, DeviceSimulator, type DeviceCounters } from './simulator.js';
+import { createCounters, type DeviceCounters } from './device-options.js';
+import { DeviceSimulator } from './simulator.js';
 
 /** Options of a fleet; only url, count and rate are required. */
 export interface FleetOptions {

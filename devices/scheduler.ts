@@ -8,7 +8,12 @@ export type TimerHandle = { readonly at: number };
 /** The clock and timer a simulator is given (STYLE.md §4: injected). */
 export interface Timer {
   now(): number;
-  set(fn: () => void, delayMs: number): TimerHandle;
+  /**
+   * `reuse`: a handle of the caller's that has fired; the timer may re-arm it
+   * instead of allocating. A periodic caller's handle then lives for the whole
+   * run instead of being promoted to the old generation and collected every period.
+   */
+  set(fn: () => void, delayMs: number, reuse?: TimerHandle): TimerHandle;
   clear(handle: TimerHandle): void;
 }
 
@@ -16,6 +21,8 @@ interface Entry extends TimerHandle {
   at: number;
   order: number;
   fn: (() => void) | null;
+  /** In the heap: a cancelled entry stays there until its time, so it cannot be re-armed before. */
+  queued: boolean;
 }
 
 export interface SchedulerOptions {
@@ -46,8 +53,16 @@ export class Scheduler implements Timer {
     return this.#heap.length;
   }
 
-  set(fn: () => void, delayMs: number): TimerHandle {
-    const entry: Entry = { at: this.now() + Math.max(0, delayMs), order: this.#order++, fn };
+  set(fn: () => void, delayMs: number, reuse?: TimerHandle): TimerHandle {
+    const at = this.now() + Math.max(0, delayMs);
+    let entry = reuse as Entry | undefined;
+    if (entry && !entry.queued) {
+      entry.at = at;
+      entry.order = this.#order++;
+      entry.fn = fn;
+    } else {
+      entry = { at, order: this.#order++, fn, queued: false };
+    }
     this.#push(entry);
     // Callbacks reschedule themselves by the thousand in one pass; arm once, after it.
     if (!this.#running) this.#arm();
@@ -61,7 +76,10 @@ export class Scheduler implements Timer {
 
   /** Forgets everything and releases the native timer. */
   close(): void {
-    for (const entry of this.#heap) entry.fn = null;
+    for (const entry of this.#heap) {
+      entry.fn = null;
+      entry.queued = false;
+    }
     this.#heap.length = 0;
     this.#disarm();
   }
@@ -110,6 +128,7 @@ export class Scheduler implements Timer {
 
   #push(entry: Entry): void {
     const heap = this.#heap;
+    entry.queued = true;
     heap.push(entry);
     let i = heap.length - 1;
     while (i > 0) {
@@ -123,6 +142,7 @@ export class Scheduler implements Timer {
   #pop(): Entry {
     const heap = this.#heap;
     const top = heap[0]!;
+    top.queued = false;
     const last = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = last;

@@ -1,73 +1,27 @@
 // One simulated device (STYLE.md §14): the profile makes readings, this loop
 // owns MQTT I/O, the offline buffer and reconnects. Timers and randomness are
 // injected, so a fleet shares one scheduler and a test can drive the clock.
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { encodeTelemetry, type TelemetryPayload } from '../broker/contract/telemetry.js';
+import mqtt, { type MqttClient } from 'mqtt';
+import { encodeTelemetry } from '../broker/contract/telemetry.js';
 import { DEVICE_ROOT, rejectionTopic, telemetryTopic } from '../broker/contract/topics.js';
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { Backoff, DEFAULT_BACKOFF } from './backoff.js';
 import { ReadingBuffer } from './buffer.js';
-import type { Malformed } from './faults.js';
-import type { Profile } from './profiles.js';
-import { exponential, type Rng } from './rng.js';
-import type { Timer, TimerHandle } from './scheduler.js';
+import type { DeviceOptions, Reading } from './device-options.js';
+import { exponential } from './rng.js';
+import type { TimerHandle } from './scheduler.js';
 import { ShadowSync, understood, type Capability, type Settings } from './shadow-sync.js';
-
-/** A reading as sent: `ts` and `seq` fixed when measured, kept through any buffering. */
-export type Reading = Required<TelemetryPayload>;
-
-/**
- * Counters shared by every device of a fleet; devices only add to them.
- * `connected` and `connecting` (waiting for CONNACK) are gauges; `acknowledged` means PUBACKed (QoS 1/2) or written (QoS 0);
- * `dropped` counts buffer overflow; `rejected` counts the gateway's rejection notices.
- */
-export interface DeviceCounters {
-  connected: number; connecting: number; connects: number; reconnects: number;
-  produced: number; published: number; acknowledged: number; dropped: number;
-  malformed: number; rejected: number; errors: number;
-  lastError: string | null;
-}
-
-export function createCounters(): DeviceCounters {
-  return { connected: 0, connecting: 0, connects: 0, reconnects: 0, produced: 0, published: 0, acknowledged: 0, dropped: 0, malformed: 0, rejected: 0, errors: 0, lastError: null };
-}
-
-export interface DeviceOptions {
-  id: string;
-  url: string;
-  profile: Profile;
-  /** Feeds the profile only, so fault and timing draws never change the series. */
-  profileRng: Rng;
-  /** Jitter, backoff and fault draws. */
-  rng: Rng;
-  timer: Timer;
-  counters: DeviceCounters;
-  intervalMs: number;
-  /** Each gap varies uniformly by ±jitter·interval. */
-  jitter: number;
-  qos: 0 | 1 | 2;
-  bufferSize: number;
-  secret?: string;
-  /** Readings to produce before going quiet; undefined for no limit. */
-  messages?: number;
-  backoff?: BackoffOptions;
-  /** A connection that lasted this long resets the backoff; a shorter one (a flapping device) keeps growing it. */
-  stableMs?: number;
-  keepaliveS?: number;
-  /** Unacknowledged publishes per connection; the rest wait in the buffer. */
-  maxInflight?: number;
-  /** Share of ticks that send a malformed payload instead of a reading. */
-  malformedRate?: number;
-  malformed?: () => Malformed;
-  /** Mean time between injected connection drops, ms. */
-  disconnectMeanMs?: number;
-  mqttOptions?: IClientOptions;
-}
 
 interface Connection {
   client: MqttClient;
   connected: boolean;
   connectedAt: number;
-  inflight: Map<number, Reading>;
+  /**
+   * Sent and not yet PUBACKed, oldest first. A broker acknowledges QoS 1 publishes
+   * in the order it received them [MQTT-4.6.0-2], so every acknowledgement is for the oldest.
+   */
+  inflight: Reading[];
+  /** One acknowledgement callback per connection, rather than a closure per reading. */
+  onAck: (err?: Error) => void;
   dropTimer: TimerHandle | null;
   shadow: ShadowSync | null;
 }
@@ -76,6 +30,9 @@ export class DeviceSimulator {
   readonly id: string;
   readonly #o: DeviceOptions;
   readonly #topic: string;
+  /** MQTT.js copies its options per publish; one object per device spares an allocation per reading. */
+  readonly #publishOptions: { qos: 0 | 1 | 2 };
+  readonly #maxInflight: number;
   readonly #buffer: ReadingBuffer<Reading>;
   readonly #backoff: Backoff;
   #state: unknown;
@@ -87,6 +44,8 @@ export class DeviceSimulator {
   #skipBackoff = false;
   #nextAt = 0;
   #tickTimer: TimerHandle | null = null;
+  /** The tick's handle, re-armed every reading (see Timer.set). */
+  #tickEntry: TimerHandle | undefined;
   /** One closure for every tick of this device, rather than one per reading. */
   readonly #onTick = () => this.#tick();
   #retryTimer: TimerHandle | null = null;
@@ -101,6 +60,8 @@ export class DeviceSimulator {
     this.#capabilities = options.profile.kind === 'periodic' ? ['intervalMs', 'relay', 'setpoint'] : ['relay', 'setpoint'];
     this.id = options.id;
     this.#topic = telemetryTopic(options.id);
+    this.#publishOptions = { qos: options.qos };
+    this.#maxInflight = options.maxInflight ?? 64;
     this.#buffer = new ReadingBuffer(options.bufferSize);
     this.#backoff = new Backoff(options.rng, options.backoff ?? DEFAULT_BACKOFF);
   }
@@ -116,7 +77,7 @@ export class DeviceSimulator {
   /** Every reading it will make is made and acknowledged. */
   get settled(): boolean {
     const o = this.#o;
-    return o.messages !== undefined && this.#produced >= o.messages && this.#buffer.length === 0 && (this.#conn?.inflight.size ?? 0) === 0;
+    return o.messages !== undefined && this.#produced >= o.messages && this.#buffer.length === 0 && (this.#conn?.inflight.length ?? 0) === 0;
   }
 
   start(): void {
@@ -168,7 +129,7 @@ export class DeviceSimulator {
 
   #schedule(at: number): void {
     this.#nextAt = at;
-    this.#tickTimer = this.#o.timer.set(this.#onTick, at - this.#o.timer.now());
+    this.#tickTimer = this.#tickEntry = this.#o.timer.set(this.#onTick, at - this.#o.timer.now(), this.#tickEntry);
   }
 
   #tick(): void {
@@ -191,7 +152,7 @@ export class DeviceSimulator {
       const reading: Reading = { ts: now, seq: this.#seq++, metrics: step.reading };
       const conn = this.#conn;
       // The common case, online with nothing queued, skips the buffer.
-      if (conn?.connected && this.#buffer.length === 0 && conn.inflight.size < (o.maxInflight ?? 64)) {
+      if (conn?.connected && this.#buffer.length === 0 && conn.inflight.length < this.#maxInflight) {
         this.#send(conn, reading);
       } else {
         const before = this.#buffer.dropped;
@@ -209,8 +170,7 @@ export class DeviceSimulator {
   #pump(): void {
     const conn = this.#conn;
     if (!conn?.connected) return;
-    const max = this.#o.maxInflight ?? 64;
-    while (conn.inflight.size < max) {
+    while (conn.inflight.length < this.#maxInflight) {
       const reading = this.#buffer.shift();
       if (!reading) return;
       this.#send(conn, reading);
@@ -218,15 +178,16 @@ export class DeviceSimulator {
   }
 
   #send(conn: Connection, reading: Reading): void {
-    const { counters, qos } = this.#o;
-    conn.inflight.set(reading.seq, reading);
-    counters.published++;
-    conn.client.publish(this.#topic, encodeTelemetry(reading), { qos }, (err) => {
-      // An error means the connection is going; #onClose puts the reading back.
-      if (err || !conn.inflight.delete(reading.seq)) return;
-      counters.acknowledged++;
-      this.#pump();
-    });
+    conn.inflight.push(reading);
+    this.#o.counters.published++;
+    conn.client.publish(this.#topic, encodeTelemetry(reading), this.#publishOptions, conn.onAck);
+  }
+
+  #acknowledged(conn: Connection, err?: Error): void {
+    // An error means the connection is going; #onClose puts the reading back.
+    if (err || conn.inflight.shift() === undefined) return;
+    this.#o.counters.acknowledged++;
+    this.#pump();
   }
 
   #connect(): void {
@@ -240,6 +201,10 @@ export class DeviceSimulator {
       protocolVersion: 4,
       clean: true,
       keepalive: o.keepaliveS ?? 30,
+      // MQTT.js re-arms the keepalive interval on every PUBACK: a new Timeout and closure per
+      // reading that live a second, so each is promoted and collected by a full GC. Without
+      // rescheduling a device sends a PINGREQ every keepalive period, one packet per 30 readings.
+      reschedulePings: false,
       // MQTT.js's default: an overloaded gateway may be slow to CONNACK, and an abandoned attempt it later accepts is wasted work.
       connectTimeout: 30_000,
       // Reconnects are ours (backoff with jitter below); MQTT.js's fixed period would synchronise a fleet.
@@ -250,7 +215,9 @@ export class DeviceSimulator {
       // MQTT.js's default logger formats a debug call per packet; at ten thousand devices that is measurable CPU.
       log: () => undefined,
     });
-    const conn: Connection = { client, connected: false, connectedAt: 0, inflight: new Map(), dropTimer: null, shadow: null };
+    const conn: Connection = {
+      client, connected: false, connectedAt: 0, inflight: [], onAck: (err) => this.#acknowledged(conn, err), dropTimer: null, shadow: null,
+    };
     this.#conn = conn;
     o.counters.connecting++;
     client.on('connect', () => this.#onConnect(conn));
@@ -300,9 +267,9 @@ export class DeviceSimulator {
     }
     // Sent but unacknowledged: the gateway may not have them, so they go out again (QoS 1 is at least once).
     const before = this.#buffer.dropped;
-    this.#buffer.unshiftAll([...conn.inflight.values()]);
+    this.#buffer.unshiftAll(conn.inflight);
     o.counters.dropped += this.#buffer.dropped - before;
-    conn.inflight.clear();
+    conn.inflight = [];
     // Releases MQTT.js's stores and keepalive; the socket is already gone.
     conn.client.end(true);
     if (this.#stopped) return;

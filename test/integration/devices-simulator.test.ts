@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { thermostat } from '../../devices/profiles.js';
 import { mulberry32 } from '../../devices/rng.js';
 import { Scheduler } from '../../devices/scheduler.js';
-import { createCounters, DeviceSimulator, type DeviceOptions } from '../../devices/simulator.js';
+import { createCounters, type DeviceOptions } from '../../devices/device-options.js';
+import { DeviceSimulator } from '../../devices/simulator.js';
 import { startFleet, type Fleet } from '../../devices/fleet.js';
 
 interface Received { clientId: string; topic: string; seq: number | undefined; ts: number | undefined; at: number }

@@ -58,6 +58,26 @@ describe('the shared scheduler', () => {
     expect(scheduler.size).toBe(0);
   });
 
+  it('re-arms a fired handle passed back as `reuse`, but never one still waiting', async () => {
+    const scheduler = new Scheduler({ tickMs: 10 });
+    const ran: number[] = [];
+    let handle = scheduler.set(() => ran.push(1), 100);
+    // Still queued: a second handle, so cancelling the first cannot cancel this one.
+    const other = scheduler.set(() => ran.push(2), 150, handle);
+    expect(other).not.toBe(handle);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(ran).toEqual([1, 2]);
+    const again = scheduler.set(() => ran.push(3), 100, handle);
+    expect(again).toBe(handle);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(ran).toEqual([1, 2, 3]);
+    handle = scheduler.set(() => ran.push(4), 100, again);
+    scheduler.clear(handle);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(ran).toEqual([1, 2, 3]);
+    expect(scheduler.size).toBe(0);
+  });
+
   it('re-arms for an entry earlier than the one it waits for', async () => {
     const scheduler = new Scheduler({ tickMs: 1 });
     const ran: string[] = [];
