@@ -31,6 +31,15 @@ export interface AdmissionOptions {
 
 const MAX_PATIENCE_MS = 1_000;
 
+/**
+ * Marks an admitted packet, so `routed` frees a slot only for those (the
+ * gateway's own messages and wills pass `published` too). A property on the
+ * packet rather than a WeakSet: with thousands of packets in flight, the
+ * WeakSet's entries made every garbage collection slower (ephemerons).
+ */
+const ADMITTED = Symbol('admitted');
+type Marked = { [ADMITTED]?: boolean };
+
 export class Admission {
   private inFlight = 0;
   private queue: Waiting[] = [];
@@ -41,7 +50,6 @@ export class Admission {
   private closed = false;
   /** Set while drain() runs: a publish routed synchronously inside it must not drain again (see drain). */
   private draining = false;
-  private readonly admitted = new WeakSet<object>();
   /** QoS 0 shed per client id, for the dashboard's "who is dropping" table; bounded. */
   private readonly shedByClient = new Map<string, number>();
   /**
@@ -96,7 +104,9 @@ export class Admission {
 
   /** The `published` hook: the packet has been routed, its slot is free. */
   routed(packet: object): void {
-    if (!this.admitted.delete(packet)) return;
+    const marked = packet as Marked;
+    if (marked[ADMITTED] !== true) return;
+    marked[ADMITTED] = false;
     this.inFlight -= 1;
     this.drain();
   }
@@ -188,7 +198,7 @@ export class Admission {
 
   private enter(packet: object, go: () => void): void {
     this.inFlight += 1;
-    this.admitted.add(packet);
+    (packet as Marked)[ADMITTED] = true;
     go();
   }
 

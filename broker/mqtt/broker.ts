@@ -9,7 +9,7 @@ import type { Auth } from './auth.js';
 import type { DisconnectReasons } from './presence.js';
 import { ANONYMOUS, canPublish, canSubscribe } from './policy.js';
 import type { Admission } from './admission.js';
-import { Durability } from './durability.js';
+import { forgetDurability, trackDurability, whenDurable } from './durability.js';
 import type { BrokerBackend } from './persistence.js';
 import { createPublishThrottle, type PublishLimits } from './throttle.js';
 
@@ -58,7 +58,6 @@ export function redirectRejected(packet: PublishPacket, clientId: string, reason
 export async function createBroker({ ingest, reasons, auth, admission, limits, metrics, logger, now = Date.now, backend }: BrokerOptions): Promise<Aedes> {
   const throttle = createPublishThrottle(limits, metrics, now);
   const { mqttMessagesIn: messagesIn, mqttMessagesOut: messagesOut } = metrics;
-  const durability = new Durability();
   /** QoS 0 dropped at the edge: `shed` makes the patched aedes end the publish unrouted (patches/aedes+1.2.0.patch). */
   const shed = (packet: PublishPacket, reason: 'rate_limited' | 'overload', callback: (err: null) => void) => {
     (packet as PublishPacket & { shed?: boolean }).shed = true;
@@ -108,10 +107,10 @@ export async function createBroker({ ingest, reasons, auth, admission, limits, m
         admission.request(client, packet, () => {
           // Validated before routing and before the QoS 1 PUBACK, so an acknowledged reading is already queued for the store.
           if (telemetry) {
-            const settled = durability.track(packet);
+            const settled = trackDurability(packet);
             const result = ingest.offer(client.id, packet.topic, packet.payload, settled);
             if (!result.ok) {
-              durability.forget(packet);
+              forgetDurability(packet);
               redirectRejected(packet, client.id, result.reason, result.message);
             }
           }
@@ -138,7 +137,7 @@ export async function createBroker({ ingest, reasons, auth, admission, limits, m
     },
 
     acknowledge(_client, packet, done) {
-      durability.acknowledge(packet, done);
+      whenDurable(packet, done);
     },
 
     authorizeForward(client, packet) {

@@ -30,30 +30,35 @@ class Gate {
   }
 }
 
-export class Durability {
-  private readonly gates = new WeakMap<object, Gate>();
+/**
+ * The gate rides on the packet rather than in a WeakMap: with thousands of
+ * readings waiting for their commit, the WeakMap's entries made every garbage
+ * collection slower (ephemerons).
+ */
+const GATE = Symbol('gate');
+type Gated = { [GATE]?: Gate | null };
 
-  /**
-   * A settle callback for ingest when `packet` is a client's QoS 1/2 PUBLISH
-   * (wills and the gateway's own messages need no acknowledgement).
-   */
-  track(packet: PublishPacket): ((err?: unknown) => void) | undefined {
-    if (packet.qos === 0 || packet.cmd !== 'publish') return undefined;
-    const gate = new Gate();
-    this.gates.set(packet, gate);
-    return (err) => gate.settle(err);
-  }
+/**
+ * A settle callback for ingest when `packet` is a client's QoS 1/2 PUBLISH
+ * (wills and the gateway's own messages need no acknowledgement).
+ */
+export function trackDurability(packet: PublishPacket): ((err?: unknown) => void) | undefined {
+  if (packet.qos === 0 || packet.cmd !== 'publish') return undefined;
+  const gate = new Gate();
+  (packet as Gated)[GATE] = gate;
+  return (err) => gate.settle(err);
+}
 
-  /** Forgets a tracked packet whose reading was refused (nothing will settle it). */
-  forget(packet: PublishPacket): void {
-    this.gates.delete(packet);
-  }
+/** Forgets a tracked packet whose reading was refused (nothing will settle it). */
+export function forgetDurability(packet: PublishPacket): void {
+  (packet as Gated)[GATE] = null;
+}
 
-  /** The `acknowledge` hook: calls `done` once the packet's reading is durable (at once for untracked packets). */
-  acknowledge(packet: object, done: Done): void {
-    const gate = this.gates.get(packet);
-    if (!gate) return done();
-    this.gates.delete(packet);
-    gate.wait(done);
-  }
+/** The `acknowledge` hook: calls `done` once the packet's reading is durable (at once for untracked packets). */
+export function whenDurable(packet: object, done: Done): void {
+  const gated = packet as Gated;
+  const gate = gated[GATE];
+  if (!gate) return done();
+  gated[GATE] = null;
+  gate.wait(done);
 }
