@@ -1,23 +1,27 @@
-// Opening many MQTT.js connections from one load process: a bounded number
-// of handshakes at once, so neither broker's listen backlog overflows (a lost
-// SYN costs a one-second retransmit and would measure the kernel, not the
-// broker), and every failure counted instead of retried.
+// Opening many connections from one load process (MQTT.js clients, or
+// lean-publisher.ts's raw sockets): a bounded number of handshakes at once, so neither
+// broker's listen backlog overflows (a lost SYN costs a one-second retransmit
+// and would measure the kernel, not the broker), and every failure counted
+// instead of retried.
 import type { Duplex } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
 import { clock, type Account, type ConnectReport } from './protocol.js';
 
 /** Handshakes in progress per load process. */
 const CONCURRENT_CONNECTS = 64;
-const CONNECT_TIMEOUT_MS = 60_000;
+export const CONNECT_TIMEOUT_MS = 60_000;
 const KEPT_ERRORS = 5;
 
-export interface Connected {
+export interface Connected<C> {
   /** null where the connection failed. */
-  clients: (MqttClient | null)[];
+  clients: (C | null)[];
   report: ConnectReport;
   /** Clients whose connection is still up. */
   open(): number;
 }
+
+/** Opens one connection; calls onClose when it goes down after it was up. */
+export type Connector<C> = (account: Account, onClose: () => void) => Promise<C>;
 
 type Chunks = Array<{ chunk: Buffer }>;
 
@@ -65,10 +69,15 @@ function connectOne(url: string, account: Account, keepaliveS: number, onClose: 
   });
 }
 
-export async function connectAll(url: string, accounts: readonly Account[], keepaliveS: number): Promise<Connected> {
+/** MQTT.js clients (MQTT 3.1.1, clean session, no reconnect) for connectAll. */
+export function mqttConnector(url: string, keepaliveS: number): Connector<MqttClient> {
+  return (account, onClose) => connectOne(url, account, keepaliveS, onClose);
+}
+
+export async function connectAll<C>(accounts: readonly Account[], connect: Connector<C>): Promise<Connected<C>> {
   const started = clock();
   const cpuBefore = process.cpuUsage();
-  const clients: (MqttClient | null)[] = new Array(accounts.length).fill(null);
+  const clients: (C | null)[] = new Array(accounts.length).fill(null);
   const errors = new Set<string>();
   let failed = 0;
   let closed = 0;
@@ -77,7 +86,7 @@ export async function connectAll(url: string, accounts: readonly Account[], keep
     while (next < accounts.length) {
       const i = next++;
       try {
-        clients[i] = await connectOne(url, accounts[i]!, keepaliveS, () => (closed += 1));
+        clients[i] = await connect(accounts[i]!, () => (closed += 1));
       } catch (err) {
         failed += 1;
         if (errors.size < KEPT_ERRORS) errors.add((err as Error).message);

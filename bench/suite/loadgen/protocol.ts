@@ -75,6 +75,8 @@ export interface PublishRole {
   window: number;
   /** Keep every send time in the measured window, for latency. */
   recordSends: boolean;
+  /** Publish through lean-publisher.ts's raw sockets instead of MQTT.js (TCP, QoS 1 flood only). */
+  lean?: boolean;
 }
 
 export interface SubscribeRole {

@@ -17,7 +17,7 @@ import {
  */
 const FLOOD_BATCH = 50;
 /** After endAt: how long in-flight QoS 1 publishes may take to be acknowledged, or QoS 0 buffers to flush. */
-const SETTLE_MS = 10_000;
+export const SETTLE_MS = 10_000;
 
 export interface Device {
   client: MqttClient;

@@ -2,14 +2,17 @@
 // driven by requests over the IPC channel and answered by id. The orchestrator
 // ends it with SIGTERM (closing every socket at once), and it exits by itself
 // when the orchestrator goes away, so no load process outlives a run.
-import { connectAll, type Connected } from './connect.js';
+import { connectAll, mqttConnector, type Connected } from './connect.js';
+import { leanConnector, publishLean, type LeanDevice } from './lean-publisher.js';
 import type { Reply, Request, Role } from './protocol.js';
 import { publish, subscribeAll, type Device, type Subscribers } from './traffic.js';
 
 interface State {
   role: Role;
-  connected: Connected;
+  connected: Connected<unknown>;
   devices: Device[];
+  /** The devices instead, when the role is a lean publisher. */
+  lean: LeanDevice[];
   subscribers: Subscribers | null;
 }
 
@@ -25,7 +28,13 @@ async function handle(request: Request): Promise<unknown> {
     case 'connect': {
       const { role } = request;
       const keepaliveS = role.kind === 'idle' ? role.keepaliveS : 60;
-      const connected = await connectAll(role.url, role.accounts, keepaliveS);
+      if (role.kind === 'publish' && role.lean) {
+        const connected = await connectAll(role.accounts, leanConnector(role.url, keepaliveS));
+        const lean = connected.clients.flatMap((conn, i) => (conn ? [{ conn, index: role.firstIndex + i }] : []));
+        state = { role, connected, devices: [], lean, subscribers: null };
+        return connected.report;
+      }
+      const connected = await connectAll(role.accounts, mqttConnector(role.url, keepaliveS));
       const devices: Device[] = [];
       if (role.kind === 'publish') {
         connected.clients.forEach((client, i) => {
@@ -35,12 +44,12 @@ async function handle(request: Request): Promise<unknown> {
       }
       const live = connected.clients.filter((c) => c !== null);
       const subscribers = role.kind === 'subscribe' ? await subscribeAll(live, role) : null;
-      state = { role, connected, devices, subscribers };
+      state = { role, connected, devices, lean: [], subscribers };
       return connected.report;
     }
     case 'run': {
       const s = need();
-      if (s.role.kind === 'publish') return publish(s.devices, s.role, request.window);
+      if (s.role.kind === 'publish') return s.role.lean ? publishLean(s.lean, s.role, request.window) : publish(s.devices, s.role, request.window);
       s.subscribers?.measure(request.window);
       return null;
     }
