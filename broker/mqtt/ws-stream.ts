@@ -2,20 +2,19 @@
 // a TCP socket. websocket-stream, used before, stacks readable-stream 2 layers,
 // copies every incoming message, sends one frame per MQTT packet while the
 // socket keeps up, never pauses a publisher that sends faster than aedes reads,
-// and accepts text frames; ws.createWebSocketStream sends one frame per write,
-// five per PUBLISH. Measurements: bench/ws-adapter.ts.
+// and accepts text frames; ws.createWebSocketStream has no _writev, so each
+// of a packet's writes leaves as a frame of its own, five per PUBLISH.
+// Measurements: bench/ws-adapter.ts.
 import { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 
 type WriteCallback = (error?: Error | null) => void;
 
 export class WebSocketStream extends Duplex {
-  private corkedForTurn = false;
-
   /**
    * `writableHighWaterMark` is where write() starts to report backpressure:
-   * the bytes this turn has written plus those `ws` has not yet handed to the
-   * kernel (its bufferedAmount) count towards it, as a net.Socket's do.
+   * the bytes `ws` has not yet handed to the kernel count towards it, as a
+   * net.Socket's do.
    */
   constructor(private readonly ws: WebSocket, writableHighWaterMark: number) {
     super({ writableHighWaterMark, allowHalfOpen: false });
@@ -36,23 +35,17 @@ export class WebSocketStream extends Duplex {
   }
 
   /**
-   * Holds everything written in this turn of the event loop and sends it as
-   * one binary frame when the turn ends. aedes writes each packet in several
-   * small writes, and mqtt-packet's cork lasts only until the next tick, one
-   * packet; a frame may carry several MQTT packets and a receiver must not
-   * assume alignment [MQTT-6.0.0-2], so a fan-in burst to one subscriber
-   * costs one frame and one syscall instead of one per message.
+   * One write, one frame, sent at once. aedes writes a turn's PUBLISH and
+   * PUBACK packets to a connection as one buffer (patches/aedes+*.patch), and
+   * mqtt-packet corks the stream for each of its other packets, so a packet
+   * never spans frames it need not span (a frame may carry several MQTT
+   * packets, and receivers must not assume alignment [MQTT-6.0.0-2]). Holding
+   * writes here for the end of the turn, as before that patch, cost every
+   * WebSocket message a turn of the event loop and counted the held bytes as
+   * backlog, so a busy turn shed messages to subscribers that kept up.
+   * Called back once the frame is in the kernel, so writableLength keeps
+   * counting it until then, as a net.Socket's does.
    */
-  override write(chunk: unknown, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback): boolean {
-    if (!this.corkedForTurn) {
-      this.corkedForTurn = true;
-      this.cork();
-      setImmediate(() => this.endTurn());
-    }
-    return super.write(chunk, encoding as BufferEncoding, callback);
-  }
-
-  /** Called back once the frame is in the kernel, so writableLength keeps counting it until then. */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: WriteCallback): void {
     this.ws.send(chunk, callback);
   }
@@ -85,8 +78,4 @@ export class WebSocketStream extends Duplex {
     callback(err);
   }
 
-  private endTurn(): void {
-    this.corkedForTurn = false;
-    this.uncork();
-  }
 }
