@@ -35,8 +35,8 @@ export class WebSocketStream extends Duplex {
   }
 
   /**
-   * One write, one frame, sent at once. aedes writes a turn's PUBLISH and
-   * PUBACK packets to a connection as one buffer (patches/aedes+*.patch), and
+   * One write, one frame, sent at once. aedes writes a turn's PUBLISH
+   * packets to a connection as one buffer (patches/aedes+*.patch), and
    * mqtt-packet corks the stream for each of its other packets, so a packet
    * never spans frames it need not span (a frame may carry several MQTT
    * packets, and receivers must not assume alignment [MQTT-6.0.0-2]). Holding
