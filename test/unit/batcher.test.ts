@@ -39,6 +39,20 @@ describe('Batcher', () => {
     expect(batcher.size).toBe(0);
   });
 
+  it('answers a large batch\'s readings in order, a share per turn of the event loop, so their PUBACKs do not hold it', async () => {
+    const sink = recordingSink();
+    const batcher = new Batcher<number>({ write: sink.write, batchSize: 500, flushIntervalMs: 1000, timer: fakeTimer });
+    const settled: number[] = [];
+    for (let n = 0; n < 500; n++) batcher.add(n, () => settled.push(n));
+    for (let tick = 0; tick < 10; tick++) await Promise.resolve();
+    expect(sink.batches).toHaveLength(1);
+    // The first share is answered with the write; the rest follow in later turns.
+    expect(settled.length).toBeGreaterThan(0);
+    expect(settled.length).toBeLessThan(500);
+    await vi.runAllTimersAsync();
+    expect(settled).toEqual(Array.from({ length: 500 }, (_, i) => i));
+  });
+
   it('when writes fall behind, takes what queued meanwhile in one write, up to ten batches\' worth', async () => {
     let release: () => void = () => {};
     const batches: number[][] = [];
