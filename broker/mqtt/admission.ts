@@ -31,6 +31,39 @@ export interface AdmissionOptions {
 
 const MAX_PATIENCE_MS = 1_000;
 
+/** A FIFO dequeued by moving a head index (Array#shift is O(n) on a long queue), compacted now and then. */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): T | undefined {
+    if (this.size === 0) return undefined;
+    const item = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}
+
 /**
  * Marks an admitted packet, so `routed` frees a slot only for those (the
  * gateway's own messages and wills pass `published` too). A property on the
@@ -42,11 +75,9 @@ type Marked = { [ADMITTED]?: boolean };
 
 export class Admission {
   private inFlight = 0;
-  private queue: Waiting[] = [];
-  private head = 0;
+  private readonly queue = new Fifo<Waiting>();
   /** Sheds of QoS 0 refused on arrival, not yet reported to aedes (see request). */
-  private parked: Array<() => void> = [];
-  private parkedHead = 0;
+  private readonly parked = new Fifo<() => void>();
   private closed = false;
   /** Set while drain() runs: a publish routed synchronously inside it must not drain again (see drain). */
   private draining = false;
@@ -72,7 +103,7 @@ export class Admission {
   }
 
   private get waitingCount(): number {
-    return this.queue.length - this.head;
+    return this.queue.size;
   }
 
   /** Admits `packet` now (`go`), later, or sheds a QoS 0 one that waited too long (`shed`). */
@@ -132,16 +163,15 @@ export class Admission {
 
   private admit(): void {
     const t = this.now();
-    while (this.waitingCount > 0) {
-      const next = this.queue[this.head]!;
+    for (let next = this.queue.peek(); next !== undefined; next = this.queue.peek()) {
       if (next.shed && next.deadline <= t) {
-        this.take();
+        this.queue.shift();
         this.countShed(next.clientId);
         next.shed();
         continue;
       }
       if (this.inFlight >= this.opts.maxInFlight || this.pressure()) break;
-      this.take();
+      this.queue.shift();
       this.enter(next.packet, next.go);
     }
   }
@@ -152,14 +182,10 @@ export class Admission {
    * at once, which refills the queue and stops this. True if it answered any.
    */
   private release(): boolean {
-    const before = this.parkedHead;
-    while (this.parkedHead < this.parked.length && this.waitingCount < this.opts.maxInFlight) {
-      this.parked[this.parkedHead++]!();
-    }
-    const released = this.parkedHead > before;
-    if (this.parkedHead > 1024 && this.parkedHead * 2 > this.parked.length) {
-      this.parked = this.parked.slice(this.parkedHead);
-      this.parkedHead = 0;
+    let released = false;
+    while (this.parked.size > 0 && this.waitingCount < this.opts.maxInFlight) {
+      this.parked.shift()!();
+      released = true;
     }
     return released;
   }
@@ -181,19 +207,8 @@ export class Admission {
   close(): void {
     this.closed = true;
     clearInterval(this.sweeper);
-    this.queue = [];
-    this.head = 0;
-    this.parked = [];
-    this.parkedHead = 0;
-  }
-
-  /** Dequeues by moving a head index (Array#shift is O(n) on a long queue), compacting now and then. */
-  private take(): void {
-    this.head += 1;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
+    this.queue.clear();
+    this.parked.clear();
   }
 
   private enter(packet: object, go: () => void): void {
