@@ -3,16 +3,14 @@
 // ends it with SIGTERM (closing every socket at once), and it exits by itself
 // when the orchestrator goes away, so no load process outlives a run.
 import { connectAll, mqttConnector, type Connected } from './connect.js';
-import { leanConnector, publishLean, type LeanDevice } from './lean-publisher.js';
-import type { Reply, Request, Role } from './protocol.js';
+import { leanConnector, publishLean } from './lean-publisher.js';
+import type { Reply, Request, Window } from './protocol.js';
 import { publish, subscribeAll, type Device, type Subscribers } from './traffic.js';
 
 interface State {
-  role: Role;
   connected: Connected<unknown>;
-  devices: Device[];
-  /** The devices instead, when the role is a lean publisher. */
-  lean: LeanDevice[];
+  /** What the role does in the measured window; chosen once, at connect. */
+  run: (window: Window) => Promise<unknown>;
   subscribers: Subscribers | null;
 }
 
@@ -23,36 +21,41 @@ function need(): State {
   return state;
 }
 
+async function connect(request: Extract<Request, { op: 'connect' }>): Promise<State> {
+  const { role } = request;
+  const keepaliveS = role.kind === 'idle' ? role.keepaliveS : 60;
+  if (role.kind === 'publish' && role.lean) {
+    const connected = await connectAll(role.accounts, leanConnector(role.url, keepaliveS));
+    const lean = connected.clients.flatMap((conn, i) => (conn ? [{ conn, index: role.firstIndex + i }] : []));
+    return { connected, run: (window) => publishLean(lean, role, window), subscribers: null };
+  }
+  const connected = await connectAll(role.accounts, mqttConnector(role.url, keepaliveS));
+  if (role.kind === 'publish') {
+    const devices: Device[] = [];
+    connected.clients.forEach((client, i) => {
+      const id = role.accounts[i]!.clientId;
+      if (client) devices.push({ client, index: role.firstIndex + i, topic: `devices/${id}/telemetry`, seq: 0 });
+    });
+    return { connected, run: (window) => publish(devices, role, window), subscribers: null };
+  }
+  const subscribers = role.kind === 'subscribe' ? await subscribeAll(connected.clients.filter((c) => c !== null), role) : null;
+  return {
+    connected,
+    run: async (window) => {
+      subscribers?.measure(window);
+      return null;
+    },
+    subscribers,
+  };
+}
+
 async function handle(request: Request): Promise<unknown> {
   switch (request.op) {
-    case 'connect': {
-      const { role } = request;
-      const keepaliveS = role.kind === 'idle' ? role.keepaliveS : 60;
-      if (role.kind === 'publish' && role.lean) {
-        const connected = await connectAll(role.accounts, leanConnector(role.url, keepaliveS));
-        const lean = connected.clients.flatMap((conn, i) => (conn ? [{ conn, index: role.firstIndex + i }] : []));
-        state = { role, connected, devices: [], lean, subscribers: null };
-        return connected.report;
-      }
-      const connected = await connectAll(role.accounts, mqttConnector(role.url, keepaliveS));
-      const devices: Device[] = [];
-      if (role.kind === 'publish') {
-        connected.clients.forEach((client, i) => {
-          const id = role.accounts[i]!.clientId;
-          if (client) devices.push({ client, index: role.firstIndex + i, topic: `devices/${id}/telemetry`, seq: 0 });
-        });
-      }
-      const live = connected.clients.filter((c) => c !== null);
-      const subscribers = role.kind === 'subscribe' ? await subscribeAll(live, role) : null;
-      state = { role, connected, devices, lean: [], subscribers };
-      return connected.report;
-    }
-    case 'run': {
-      const s = need();
-      if (s.role.kind === 'publish') return s.role.lean ? publishLean(s.lean, s.role, request.window) : publish(s.devices, s.role, request.window);
-      s.subscribers?.measure(request.window);
-      return null;
-    }
+    case 'connect':
+      state = await connect(request);
+      return state.connected.report;
+    case 'run':
+      return need().run(request.window);
     case 'report': {
       const s = need();
       return s.subscribers ? s.subscribers.report(request.full) : { open: s.connected.open() };
