@@ -37,6 +37,8 @@ export function mosquittoConfig(tcpPort: number, wsPort: number | null): string 
     'log_type error',
     'log_type warning',
     'connection_messages false',
+    '# The gateway disables Nagle on its MQTT sockets (broker/mqtt/listeners.ts); Mosquitto does so only when told.',
+    'set_tcp_nodelay true',
     `listener ${tcpPort} ${HOST}`,
   ];
   if (wsPort !== null) lines.push(`listener ${wsPort} ${HOST}`, 'protocol websockets');

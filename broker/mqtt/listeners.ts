@@ -64,9 +64,18 @@ function guardPacketSize(client: Client, max: number, metrics: Metrics): void {
  * Raises only the write side's mark: Node's server options set both sides, and
  * a 4 MiB read mark would hand aedes tens of thousands of packets per read.
  * net.Server constructs the sockets, so the state is set after the fact.
+ *
+ * And disables Nagle's algorithm, as `ws` does for the WebSocket path and
+ * brokers such as EMQX and VerneMQ do by default: a PUBACK or a delivery is a
+ * few bytes that must leave now, and with Nagle one written while the peer
+ * had not yet acknowledged the last waits for that acknowledgement, which a
+ * peer's delayed ACK can hold for up to 40 ms. With 1,000 devices at 10
+ * readings/s, two alternated pairs of runs had the event loop's p99 delay at
+ * 35-44 ms with it off against 74-147 ms with it on (README "Performance").
  */
-function raiseWriteMark(socket: net.Socket): net.Socket {
+function tuneSocket(socket: net.Socket): net.Socket {
   (socket as unknown as { _writableState: { highWaterMark: number } })._writableState.highWaterMark = SOCKET_HIGH_WATER_MARK;
+  socket.setNoDelay(true);
   return socket;
 }
 
@@ -101,12 +110,12 @@ export async function startListeners(opts: ListenerOptions): Promise<Listeners> 
     guardPacketSize(broker.handle(stream, req), maxPacketBytes, metrics);
   };
 
-  const tcp = net.createServer((socket) => handle(raiseWriteMark(socket)));
+  const tcp = net.createServer((socket) => handle(tuneSocket(socket)));
   const servers: net.Server[] = [tcp];
   const mqtt = await listen(tcp, opts.mqttPort, opts.host);
   let mqtts: net.AddressInfo | null = null;
   if (opts.mqtts) {
-    const secure = tls.createServer({ cert: opts.mqtts.cert, key: opts.mqtts.key }, (socket) => handle(raiseWriteMark(socket)));
+    const secure = tls.createServer({ cert: opts.mqtts.cert, key: opts.mqtts.key }, (socket) => handle(tuneSocket(socket)));
     servers.push(secure);
     mqtts = await listen(secure, opts.mqtts.port, opts.host);
   }
