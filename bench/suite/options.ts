@@ -84,10 +84,11 @@ temporary DATA_DIR), DEMO=off, and only the limits raised that would measure
 themselves (listed in the output with the reason). Every device is registered
 through the admin API first. Load generators are separate Node processes
 (MQTT.js); their CPU is printed next to each figure, so a generator at 100 %
-of a core shows where it, not the broker, set the pace. Ingest over TCP
-publishes through a lean raw-socket QoS 1 client instead: on this 2-core
-machine MQTT.js cost more CPU per reading than the gateway's event loop, so
-the generator, sharing the cores, held down the rate it measured.
+of a core shows where it, not the broker, set the pace. The ingest and
+fixed-rate publishers (TCP and WebSocket) use a lean raw-socket QoS 1 client
+instead: on this 2-core machine MQTT.js cost more CPU per reading than the
+gateway's event loop, so the generator, sharing the cores, held down the
+rate it measured.
 Exit codes: 0 every run completed (targets missed or not), 1 a run failed, 2 bad flags.`;
 }
 

@@ -2,9 +2,8 @@ import net from 'node:net';
 // MQTT.js's own encoder (installed with mqtt), as an independent reading of the spec.
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  encodeConnect, encodePublishes, leanConnector, nextMessageId, PacketReader, publishLean,
-} from '../../bench/suite/loadgen/lean-publisher.js';
+import { encodeConnect, encodePublishes, leanConnector, nextMessageId, PacketReader } from '../../bench/suite/loadgen/lean-publisher.js';
+import { publishLean } from '../../bench/suite/loadgen/lean-traffic.js';
 import { clock, telemetryPayload, type PublishRole } from '../../bench/suite/loadgen/protocol.js';
 
 const bytes = (text: string) => [...Buffer.from(text)];

@@ -1,15 +1,15 @@
-// The ingest scenario's publisher over TCP: one net.Socket per device that
-// speaks only the MQTT 3.1.1 it needs (CONNECT, QoS 1 PUBLISH, PUBACK,
-// PINGREQ). On this 2-core machine the two MQTT.js publishing processes spent
-// ~19 µs of CPU per reading, more than the gateway's event loop (~14 µs), so
-// the generator took a third of the cores it was measuring. Here a turn's
+// The publisher of the ingest and fixed-rate scenarios: one net.Socket per
+// device that speaks only the MQTT 3.1.1 it needs (CONNECT, QoS 1 PUBLISH,
+// PUBACK, PINGREQ), as it is over TCP or in WebSocket frames (lean-ws.ts).
+// On this 2-core machine the two MQTT.js publishing processes spent ~19 µs of
+// CPU per reading, more than the gateway's event loop (~14 µs), so the
+// generator took a third of the cores it was measuring. Here a turn's
 // publishes are encoded by hand into one Buffer and written at once, and a
 // read's PUBACKs are counted without an object per packet.
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CONNECT_TIMEOUT_MS, type Connector } from './connect.js';
-import { clock, telemetryPayload, type Account, type PublishReport, type PublishRole, type Window } from './protocol.js';
-import { SETTLE_MS } from './traffic.js';
+import type { Account } from './protocol.js';
+import { FrameEncoder, WsClient, type WsTarget } from './lean-ws.js';
 
 const CONNACK = 2;
 const PUBACK = 4;
@@ -104,17 +104,47 @@ export class PacketReader {
   }
 }
 
+/** How a connection's MQTT packets travel on its socket: as they are, or in WebSocket frames (lean-ws.ts's WsClient). */
+interface Link {
+  /** Starts the link; `first` (the CONNECT) goes out as soon as the link carries MQTT. */
+  open(first: Buffer): void;
+  /** Sends one or more whole MQTT packets. */
+  send(packets: Buffer): void;
+  /** Takes one read off the socket and passes its MQTT bytes on; throws on anything the link cannot carry. */
+  receive(chunk: Buffer): void;
+}
+
+type LinkOver = (socket: net.Socket, onMqtt: (bytes: Buffer) => void) => Link;
+
+const tcpLink: LinkOver = (socket, onMqtt) => ({
+  open: (first) => socket.write(first),
+  send: (packets) => socket.write(packets),
+  receive: onMqtt,
+});
+
 /** One device's connection, up after its CONNACK. */
 export class LeanConnection {
   inflight = 0;
   seq = 0;
+  /** MQTT writes so far, the CONNECT included: keep-alive counts these, not socket bytes, which include WebSocket pongs the broker's MQTT layer never sees. */
+  writes = 0;
   /** What publishLean does with a read's PUBACKs and with a broken connection. */
   onAcks: (count: number) => void = () => {};
   onFailure: (err: Error) => void = () => {};
   private lastId = 0;
   private readonly inUse = new Uint8Array(65_536);
 
-  constructor(readonly socket: net.Socket, readonly clientId: string, readonly topic: Buffer) {}
+  constructor(readonly socket: net.Socket, private readonly link: Link, readonly clientId: string, readonly topic: Buffer) {}
+
+  open(connect: Buffer): void {
+    this.writes += 1;
+    this.link.open(connect);
+  }
+
+  send(packets: Buffer): void {
+    this.writes += 1;
+    this.link.send(packets);
+  }
 
   publish(payloads: readonly string[]): void {
     const ids = payloads.map(() => {
@@ -123,7 +153,7 @@ export class LeanConnection {
       return this.lastId;
     });
     this.inflight += payloads.length;
-    this.socket.write(encodePublishes(this.topic, ids, payloads));
+    this.send(encodePublishes(this.topic, ids, payloads));
   }
 
   /** False for an id that was not in flight: the broker and this client disagree, so the counts would be wrong. */
@@ -135,13 +165,25 @@ export class LeanConnection {
   }
 }
 
-/** Connects a device over mqtt://host:port; rejects on a refusing CONNACK, anything else first, or a timeout. */
+const wsLink = (target: WsTarget): LinkOver => {
+  // One encoder for all of a process's WebSockets: it draws mask keys in blocks.
+  const frames = new FrameEncoder();
+  return (socket, onMqtt) => new WsClient((bytes) => socket.write(bytes), frames, target, onMqtt);
+};
+
+/** Connects devices over mqtt://host:port or ws://host:port/path; rejects on a refused CONNACK or upgrade, anything else first, or a timeout. */
 export function leanConnector(url: string, keepaliveS: number): Connector<LeanConnection> {
-  const { protocol, hostname, port } = new URL(url);
-  if (protocol !== 'mqtt:') throw new Error(`the lean publisher speaks MQTT over TCP only, not ${url}`);
-  return (account, onClose) => new Promise((resolve, reject) => {
-    const socket = net.connect({ host: hostname, port: Number(port || 1883), noDelay: true });
-    const conn = new LeanConnection(socket, account.clientId, Buffer.from(`devices/${account.clientId}/telemetry`));
+  const { protocol, hostname, host, port, pathname, search } = new URL(url);
+  if (protocol !== 'mqtt:' && protocol !== 'ws:') throw new Error(`the lean publisher speaks MQTT over TCP or WebSocket only, not ${url}`);
+  const linkOver = protocol === 'mqtt:' ? tcpLink : wsLink({ host, path: pathname + search });
+  const address = { host: hostname, port: Number(port || (protocol === 'mqtt:' ? 1883 : 80)), noDelay: true };
+  return (account, onClose) => connectOne(net.connect(address), linkOver, account, keepaliveS, onClose);
+}
+
+function connectOne(socket: net.Socket, linkOver: LinkOver, account: Account, keepaliveS: number, onClose: () => void): Promise<LeanConnection> {
+  return new Promise((resolve, reject) => {
+    const link = linkOver(socket, (bytes) => reader.push(bytes));
+    const conn = new LeanConnection(socket, link, account.clientId, Buffer.from(`devices/${account.clientId}/telemetry`));
     let up = false;
     let acks = 0;
     const fail = (err: Error) => {
@@ -165,7 +207,7 @@ export function leanConnector(url: string, keepaliveS: number): Connector<LeanCo
     });
     socket.on('data', (chunk: Buffer) => {
       try {
-        reader.push(chunk);
+        link.receive(chunk);
       } catch (err) {
         return fail(err as Error);
       }
@@ -177,73 +219,14 @@ export function leanConnector(url: string, keepaliveS: number): Connector<LeanCo
     // Keep-alive [MQTT-3.1.2-23]: a PINGREQ when nothing else went out for half the interval.
     let written = 0;
     const ping = keepaliveS > 0 ? setInterval(() => {
-      if (up && socket.bytesWritten === written) socket.write(PINGREQ);
-      written = socket.bytesWritten;
+      if (up && conn.writes === written) conn.send(PINGREQ);
+      written = conn.writes;
     }, (keepaliveS * 1000) / 2).unref() : undefined;
     socket.once('close', () => {
       clearInterval(ping);
       if (up) onClose();
       fail(new Error(up ? `connection closed with ${conn.inflight} publishes unacknowledged` : 'closed before CONNACK'));
     });
-    socket.write(encodeConnect(account, keepaliveS));
+    conn.open(encodeConnect(account, keepaliveS));
   });
-}
-
-export interface LeanDevice {
-  conn: LeanConnection;
-  /** Index among all devices of the scenario. */
-  index: number;
-}
-
-/**
- * traffic.ts's publish() for QoS 1 floods, counted the same way: a publish
- * is sent (and in the window) when written, acknowledged (in the window) when
- * its PUBACK is read. Each device keeps role.window publishes in flight,
- * topped up once per read rather than once per PUBACK.
- */
-export async function publishLean(devices: readonly LeanDevice[], role: PublishRole, window: Window): Promise<PublishReport> {
-  if (role.qos !== 1 || role.mode !== 'flood') throw new Error('the lean publisher floods at QoS 1 only');
-  const report = { sent: 0, acked: 0, sentInWindow: 0, ackedInWindow: 0 };
-  const sends: number[] = [];
-  const measured = (t: number) => t >= window.measureFrom && t < window.endAt;
-  let stopped = false;
-  let outstanding = 0;
-  let failure: Error | null = null;
-
-  const topUp = ({ conn, index }: LeanDevice) => {
-    const n = role.window - conn.inflight;
-    if (stopped || n <= 0) return;
-    const t = clock();
-    const payloads = new Array<string>(n);
-    for (let k = 0; k < n; k++) {
-      payloads[k] = telemetryPayload(t, ++conn.seq);
-      if (role.recordSends && measured(t)) sends.push(index, conn.seq, t);
-    }
-    report.sent += n;
-    if (measured(t)) report.sentInWindow += n;
-    outstanding += n;
-    conn.publish(payloads);
-  };
-  for (const device of devices) {
-    const { conn } = device;
-    conn.onAcks = (count) => {
-      outstanding -= count;
-      report.acked += count;
-      if (measured(clock())) report.ackedInWindow += count;
-      topUp(device);
-    };
-    conn.onFailure = (err) => {
-      failure ??= new Error(`${conn.clientId}: ${err.message}`);
-      stopped = true;
-    };
-  }
-
-  await sleep(Math.max(0, window.startAt - clock()));
-  devices.forEach(topUp);
-  await sleep(Math.max(0, window.endAt - clock()));
-  stopped = true;
-  const settleBy = clock() + SETTLE_MS;
-  while (outstanding > 0 && failure === null && clock() < settleBy) await sleep(20);
-  if (failure) throw failure;
-  return { ...report, sends: Float64Array.from(sends) };
 }

@@ -75,7 +75,7 @@ export interface PublishRole {
   window: number;
   /** Keep every send time in the measured window, for latency. */
   recordSends: boolean;
-  /** Publish through lean-publisher.ts's raw sockets instead of MQTT.js (TCP, QoS 1 flood only). */
+  /** Publish through lean-publisher.ts's raw sockets instead of MQTT.js (QoS 1 only; mqtt: or ws: URLs). */
   lean?: boolean;
 }
 

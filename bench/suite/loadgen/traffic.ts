@@ -19,6 +19,15 @@ const FLOOD_BATCH = 50;
 /** After endAt: how long in-flight QoS 1 publishes may take to be acknowledged, or QoS 0 buffers to flush. */
 export const SETTLE_MS = 10_000;
 
+/**
+ * Waits until clock() reaches `t`. A timer counts whole milliseconds on a
+ * clock of its own and can fire up to one before: publishes sent then would
+ * fall before the window they belong to.
+ */
+export async function sleepUntil(t: number): Promise<void> {
+  for (let left = t - clock(); left > 0; left = t - clock()) await sleep(Math.max(1, left));
+}
+
 export interface Device {
   client: MqttClient;
   /** Index among all devices of the scenario. */
@@ -72,29 +81,38 @@ export async function publish(devices: Device[], role: PublishRole, window: Wind
   const lane = (device: Device) => {
     if (!stopped) send(device, () => lane(device));
   };
-  /** Publish number p belongs to device p mod n, due at startAt + p * period / n: the devices' phases spread evenly. */
-  let slot = 0;
-  const stepMs = 1000 / role.rate / devices.length;
-  const tick = () => {
-    if (stopped) return;
-    const now = clock();
-    for (; window.startAt + slot * stepMs <= now; slot++) send(devices[slot % devices.length]!);
-    setTimeout(tick, window.startAt + slot * stepMs - clock());
-  };
 
-  await sleep(Math.max(0, window.startAt - clock()));
+  await sleepUntil(window.startAt);
   if (devices.length > 0) {
-    if (role.mode === 'paced') tick();
+    if (role.mode === 'paced') pace(devices, role.rate, window.startAt, () => stopped, send);
     else if (role.qos === 0) devices.forEach(pump);
     else for (const device of devices) for (let w = 0; w < role.window; w++) lane(device);
   }
-  await sleep(Math.max(0, window.endAt - clock()));
+  await sleepUntil(window.endAt);
   stopped = true;
   const settleBy = clock() + SETTLE_MS;
   const unsettled = () =>
     role.qos === 1 ? outstanding > 0 : devices.some((d) => d.client.connected && d.client.stream.writableLength > 0);
   while (unsettled() && clock() < settleBy) await sleep(20);
   return { ...report, sends: Float64Array.from(sends) };
+}
+
+/**
+ * Paced publishing: publish number p belongs to device p mod n, due at
+ * startAt + p * period / n, so the devices' phases spread evenly. Each timer
+ * sends every publish that has come due, so a late timer catches up.
+ */
+export function pace<D>(devices: readonly D[], rate: number, startAt: number, stopped: () => boolean, send: (device: D) => void): void {
+  if (devices.length === 0) return;
+  let slot = 0;
+  const stepMs = 1000 / rate / devices.length;
+  const tick = () => {
+    if (stopped()) return;
+    const now = clock();
+    for (; startAt + slot * stepMs <= now; slot++) send(devices[slot % devices.length]!);
+    setTimeout(tick, startAt + slot * stepMs - clock());
+  };
+  tick();
 }
 
 export interface Subscribers {

@@ -3,7 +3,8 @@
 // ends it with SIGTERM (closing every socket at once), and it exits by itself
 // when the orchestrator goes away, so no load process outlives a run.
 import { connectAll, mqttConnector, type Connected } from './connect.js';
-import { leanConnector, publishLean } from './lean-publisher.js';
+import { leanConnector } from './lean-publisher.js';
+import { publishLean } from './lean-traffic.js';
 import type { Reply, Request, Window } from './protocol.js';
 import { publish, subscribeAll, type Device, type Subscribers } from './traffic.js';
 
