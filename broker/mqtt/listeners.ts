@@ -71,7 +71,7 @@ function guardPacketSize(client: Client, max: number, metrics: Metrics): void {
  * had not yet acknowledged the last waits for that acknowledgement, which a
  * peer's delayed ACK can hold for up to 40 ms. With 1,000 devices at 10
  * readings/s, two alternated pairs of runs had the event loop's p99 delay at
- * 35-44 ms with it off against 74-147 ms with it on (README "Performance").
+ * 35-44 ms with Nagle off against 74-147 ms with it on (README "Performance").
  */
 function tuneSocket(socket: net.Socket): net.Socket {
   (socket as unknown as { _writableState: { highWaterMark: number } })._writableState.highWaterMark = SOCKET_HIGH_WATER_MARK;

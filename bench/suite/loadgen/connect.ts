@@ -1,8 +1,8 @@
 // Opening many connections from one load process (MQTT.js clients, or
-// lean-publisher.ts's raw sockets): a bounded number of handshakes at once, so neither
-// broker's listen backlog overflows (a lost SYN costs a one-second retransmit
-// and would measure the kernel, not the broker), and every failure counted
-// instead of retried.
+// lean-publisher.ts's raw sockets): a bounded number of handshakes at once,
+// so neither broker's listen backlog overflows (a lost SYN costs a one-second
+// retransmit and would measure the kernel, not the broker), and every failure
+// counted instead of retried.
 import type { Duplex } from 'node:stream';
 import mqtt, { type MqttClient } from 'mqtt';
 import { clock, type Account, type ConnectReport } from './protocol.js';

@@ -36,36 +36,65 @@ export interface Device {
   seq: number;
 }
 
-export async function publish(devices: Device[], role: PublishRole, window: Window): Promise<PublishReport> {
-  const report = { sent: 0, acked: 0, sentInWindow: 0, ackedInWindow: 0 };
-  const sends: number[] = [];
-  const measured = (t: number) => t >= window.measureFrom && t < window.endAt;
-  let stopped = false;
-  let outstanding = 0;
+/**
+ * What a publishing process counts, the same for MQTT.js (here) and the lean
+ * publisher (lean-traffic.ts): a publish is sent, and in the window, when
+ * written; acknowledged, and in the window, when its PUBACK arrives, so
+ * acked/s is what the broker confirmed per second.
+ */
+export class Tally {
+  private readonly counts = { sent: 0, acked: 0, sentInWindow: 0, ackedInWindow: 0 };
+  private readonly sends: number[] = [];
+  /** QoS 1 publishes written and not yet acknowledged (or failed). */
+  outstanding = 0;
 
-  /** Acks are counted in the window when they arrive in it, so acked/s is what the broker confirmed per second. */
-  const acked = (err?: Error) => {
-    outstanding -= 1;
-    if (err) return;
-    report.acked += 1;
-    if (measured(clock())) report.ackedInWindow += 1;
-  };
+  constructor(private readonly window: Window, private readonly recordSends: boolean) {}
+
+  private measured(t: number): boolean {
+    return t >= this.window.measureFrom && t < this.window.endAt;
+  }
+
+  /** `count` publishes of device `index` written at `t`, their seqs ending at `lastSeq`; QoS 1 ones wait for acked(). */
+  sent(index: number, lastSeq: number, count: number, t: number, qos: number): void {
+    this.counts.sent += count;
+    if (qos === 1) this.outstanding += count;
+    if (!this.measured(t)) return;
+    this.counts.sentInWindow += count;
+    if (this.recordSends) for (let seq = lastSeq - count + 1; seq <= lastSeq; seq++) this.sends.push(index, seq, t);
+  }
+
+  acked(count: number): void {
+    this.outstanding -= count;
+    this.counts.acked += count;
+    if (this.measured(clock())) this.counts.ackedInWindow += count;
+  }
+
+  /** A QoS 1 publish that will not be acknowledged (its client failed). */
+  failed(): void {
+    this.outstanding -= 1;
+  }
+
+  report(): PublishReport {
+    return { ...this.counts, sends: Float64Array.from(this.sends) };
+  }
+}
+
+export async function publish(devices: Device[], role: PublishRole, window: Window): Promise<PublishReport> {
+  const tally = new Tally(window, role.recordSends);
+  let stopped = false;
+
   const send = (device: Device, onAck?: () => void) => {
     const t = clock();
     const seq = ++device.seq;
-    report.sent += 1;
-    if (measured(t)) {
-      report.sentInWindow += 1;
-      if (role.recordSends) sends.push(device.index, seq, t);
-    }
+    tally.sent(device.index, seq, 1, t, role.qos);
     const payload = telemetryPayload(t, seq);
     if (role.qos === 0) {
       device.client.publish(device.topic, payload, { qos: 0 });
       return;
     }
-    outstanding += 1;
     device.client.publish(device.topic, payload, { qos: 1 }, (err) => {
-      acked(err);
+      if (err) tally.failed();
+      else tally.acked(1);
       onAck?.();
     });
   };
@@ -92,9 +121,9 @@ export async function publish(devices: Device[], role: PublishRole, window: Wind
   stopped = true;
   const settleBy = clock() + SETTLE_MS;
   const unsettled = () =>
-    role.qos === 1 ? outstanding > 0 : devices.some((d) => d.client.connected && d.client.stream.writableLength > 0);
+    role.qos === 1 ? tally.outstanding > 0 : devices.some((d) => d.client.connected && d.client.stream.writableLength > 0);
   while (unsettled() && clock() < settleBy) await sleep(20);
-  return { ...report, sends: Float64Array.from(sends) };
+  return tally.report();
 }
 
 /**
