@@ -11,7 +11,9 @@
 // comes first: at steady state every device and metric name is known. Metrics
 // are temperature, humidity, then m3, m4, ... --rate paces the writes at that
 // many readings/s (a batch when it is due, as ingest flushes); 0 writes as fast
-// as possible.
+// as possible. Besides the rate it prints the process's CPU time and the bytes
+// it had written to disk (WAL, checkpoints) per reading: with readings spread
+// over many devices, each commit rewrites an index page per device touched.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,6 +73,8 @@ function nextBatch(): Reading[] {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlite-write-'));
 const file = path.join(dir, 'telemetry.db');
 const store = new SqliteStore({ path: file });
+/** Bytes this process (all its threads) had the kernel write to storage, from /proc/self/io. */
+const diskWrittenBytes = () => Number(/^write_bytes: (\d+)$/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
 /** The WAL file keeps the size it grew to: a checkpoint that falls behind shows here. */
 const walBytes = () => (fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0);
 try {
@@ -78,6 +82,8 @@ try {
   for (let b = 0; b < warmup; b++) await store.writeBatch(nextBatch());
 
   const durations: number[] = [];
+  const cpuBefore = process.cpuUsage();
+  const diskBefore = diskWrittenBytes();
   const started = performance.now();
   for (let b = 0; b < batches; b++) {
     const due = started + (b * batchSize * 1000) / rate;
@@ -89,6 +95,8 @@ try {
   }
   const seconds = (performance.now() - started) / 1000;
   const walMiB = walBytes() / 2 ** 20;
+  const cpu = process.cpuUsage(cpuBefore);
+  const diskBytes = diskWrittenBytes() - diskBefore;
 
   let stored = 0;
   for (const id of ids) stored += (await store.querySeries({ deviceId: id, metric: metricNames[0]!, after: '0', limit: 1e9 }))?.points.length ?? 0;
@@ -97,8 +105,10 @@ try {
   const busy = durations.reduce((sum, d) => sum + d, 0) / (seconds * 1000);
   durations.sort((a, b) => a - b);
   const ms = (v: number) => v.toFixed(1);
+  const count = batches * batchSize;
   console.log(`devices=${devices} metrics=${metricNames.length} batch=${batchSize} batches=${batches} (+${warmup} warm-up) order=${values.order} rate=${rate || 'max'}`);
-  console.log(`readings/s=${Math.round((batches * batchSize) / seconds)} p50=${ms(percentile(durations, 50))} p99=${ms(percentile(durations, 99))} max=${ms(durations.at(-1)!)} ms/batch in-write=${(busy * 100).toFixed(0)}% wal=${walMiB.toFixed(0)}MiB lost=${lost}`);
+  console.log(`readings/s=${Math.round(count / seconds)} p50=${ms(percentile(durations, 50))} p99=${ms(percentile(durations, 99))} max=${ms(durations.at(-1)!)} ms/batch in-write=${(busy * 100).toFixed(0)}% wal=${walMiB.toFixed(0)}MiB lost=${lost}`);
+  console.log(`per reading: cpu=${((cpu.user + cpu.system) / count).toFixed(1)}us disk=${(diskBytes / count / 1024).toFixed(2)}KiB (process CPU ${((cpu.user + cpu.system) / 1e4 / seconds).toFixed(0)} % of a core)`);
   if (lost !== 0) process.exitCode = 1;
 } finally {
   await store.close();
