@@ -41,15 +41,26 @@ export interface Wanted {
 }
 
 /**
- * The asked-for device if it is listed, else the first online device, else the
- * first device; then the asked-for metric if that device has it, else its first.
- * Null while there is nothing to show.
+ * The asked-for device if it is listed, else the first online device that has
+ * sent readings, else the first that has; then the asked-for metric if that
+ * device has it, else its first. Null while there is nothing to show (also
+ * while the asked-for device has sent nothing yet: its first reading shows).
  */
 export function resolveTarget(devices: readonly DeviceInfo[], wanted: Wanted): SourceTarget | null {
-  const device = devices.find((d) => d.id === wanted.deviceId) ?? devices.find((d) => d.online) ?? devices[0];
+  const hasMetrics = (d: DeviceInfo) => d.metrics.length > 0;
+  const device = devices.find((d) => d.id === wanted.deviceId) ?? devices.find((d) => d.online && hasMetrics(d)) ?? devices.find(hasMetrics);
   if (!device) return null;
   const metric = wanted.metric !== null && device.metrics.includes(wanted.metric) ? wanted.metric : device.metrics[0];
   return metric === undefined ? null : { deviceId: device.id, metric };
+}
+
+/**
+ * What a refresh of the list shows: what was asked for, else what is shown
+ * now, so a device coming online or going offline does not move the panels;
+ * only when neither is listed any more does it fall back to resolveTarget's choice.
+ */
+export function nextTarget(devices: readonly DeviceInfo[], wanted: Wanted, current: SourceTarget | null): SourceTarget | null {
+  return resolveTarget(devices, { deviceId: wanted.deviceId ?? current?.deviceId ?? null, metric: wanted.metric ?? current?.metric ?? null });
 }
 
 export function sameTarget(a: SourceTarget | null, b: SourceTarget | null): boolean {

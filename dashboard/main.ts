@@ -5,7 +5,7 @@
 import { browserWebSocket, connectEventSource, resourceTimingMeter } from './browser-io.js';
 import { comparisonRows, hopRows } from './comparison.js';
 import { renderComparison, renderHops } from './comparison-view.js';
-import { fetchDevices, resolveTarget, sameTarget, type DeviceInfo, type Wanted } from './devices.js';
+import { fetchDevices, nextTarget, sameTarget, type DeviceInfo, type Wanted } from './devices.js';
 import { installHook } from './hook.js';
 import { dashboardClientId, mqttUrlFor } from './live-source.js';
 import { createSource, DEFAULT_SETTINGS, METHODS, type MethodSettings, type SourceIo } from './methods.js';
@@ -102,7 +102,7 @@ function setOptions(select: HTMLSelectElement, options: [value: string, label: s
 }
 
 function apply(): void {
-  const next = resolveTarget(devices, wanted);
+  const next = nextTarget(devices, wanted, target);
   const device = devices.find((d) => d.id === next?.deviceId);
   setOptions(deviceSelect, devices.map((d) => [d.id, `${d.id} · ${d.online ? 'online' : 'offline'}`]), next?.deviceId ?? null);
   setOptions(metricSelect, (device?.metrics ?? []).map((m) => [m, m]), next?.metric ?? null);

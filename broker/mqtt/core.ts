@@ -8,7 +8,7 @@ import type { Ingest } from '../ingest/ingest.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceRegistry } from '../registry/registry.js';
 import type { TokenIssuer } from '../registry/tokens.js';
-import { createAuth, principalOf, type Auth } from './auth.js';
+import { createAuth, type Auth } from './auth.js';
 import { MemoryGuard } from '../memory-guard.js';
 import { Admission } from './admission.js';
 import { clientById, createBroker } from './broker.js';
@@ -69,7 +69,7 @@ export async function createMqttCore({ config, ingest, registry, tokens, metrics
   memory.start();
   metrics.sources.admission = () => admission.stats;
   const broker = await createBroker({ ingest, reasons, auth, admission, limits: config, metrics, logger: logger.child({ component: 'mqtt' }), now, backend });
-  const presence = new Presence(broker, reasons, (client) => principalOf(auth.identityOf(client)), now);
+  const presence = new Presence(broker, reasons, auth.identityOf, now);
   late.broker = broker;
   late.presence = presence;
   return {

@@ -5,7 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Aedes, Client } from 'aedes';
 import { EVENTS_ROOT, isValidDeviceId } from '../contract/topics.js';
+import { principalOf } from './auth.js';
 import { clientById, publishJson } from './broker.js';
+import type { Identity } from './policy.js';
 
 /** IoT Core's disconnect reasons, the subset this gateway can tell apart. */
 export type DisconnectReason =
@@ -61,6 +63,8 @@ export class DisconnectReasons {
 /** What presence keeps per client id: the last event's version and the state /api/devices shows. */
 interface Tracked extends DevicePresence {
   version: number;
+  /** Last connected with a viewer token (a dashboard): not a device, though its id may look like one. */
+  viewer: boolean;
 }
 
 export class Presence {
@@ -79,7 +83,7 @@ export class Presence {
   constructor(
     private readonly broker: Aedes,
     private readonly reasons: DisconnectReasons,
-    private readonly principalOf: (client: Client) => string,
+    private readonly identityOf: (client: Client) => Identity | undefined,
     private readonly now: () => number = Date.now,
   ) {
     broker.on('client', (client) => this.connected(client));
@@ -104,16 +108,22 @@ export class Presence {
     return t && { online: t.online, connectedAt: t.connectedAt, disconnectedAt: t.disconnectedAt, disconnectReason: t.disconnectReason };
   }
 
-  /** Device ids seen connecting since start, whether or not they stored telemetry. */
+  /**
+   * Device ids seen connecting since start, whether or not they stored
+   * telemetry. Dashboards are left out: listed, each open tab became the first
+   * online "device" of every dashboard, one with no metrics to show.
+   */
   knownDevices(): string[] {
-    return [...this.tracked.keys()].filter(isValidDeviceId);
+    const ids: string[] = [];
+    for (const [id, t] of this.tracked) if (!t.viewer && isValidDeviceId(id)) ids.push(id);
+    return ids;
   }
 
   private trackedOf(clientId: string): Tracked {
     let t = this.tracked.get(clientId);
     if (!t) {
       if (this.tracked.size >= MAX_TRACKED) this.tracked.delete(this.tracked.keys().next().value!);
-      t = { version: 0, online: false, connectedAt: null, disconnectedAt: null, disconnectReason: null };
+      t = { version: 0, viewer: false, online: false, connectedAt: null, disconnectedAt: null, disconnectReason: null };
       this.tracked.set(clientId, t);
     }
     return t;
@@ -133,7 +143,7 @@ export class Presence {
       timestamp: this.now(),
       eventType,
       sessionIdentifier: this.sessionOf(client),
-      principalIdentifier: this.principalOf(client),
+      principalIdentifier: principalOf(this.identityOf(client)),
       ipAddress: conn.remoteAddress ?? client.req?.socket.remoteAddress ?? null,
       versionNumber: ++tracked.version,
     };
@@ -147,6 +157,7 @@ export class Presence {
     const tracked = this.trackedOf(client.id);
     const event = this.event(client, 'connected', tracked);
     tracked.online = true;
+    tracked.viewer = this.identityOf(client)?.kind === 'viewer';
     tracked.connectedAt = event.timestamp;
     tracked.disconnectReason = null;
     this.publish(event);

@@ -67,7 +67,7 @@ describe('presence events', () => {
     socket.destroy();
   });
 
-  it('reports a revoked device as AUTH_ERROR and shows presence in /api/devices', async () => {
+  it('reports a revoked device as AUTH_ERROR and shows presence in /api/devices, without the dashboards', async () => {
     gw = await startTestGateway({ AUTH: 'on' });
     const { secret } = await gw.gateway.registry.create('door-1');
     const token = (await (await fetch(`${gw.httpUrl}/api/tokens`, { method: 'POST' })).json()) as { username: string; token: string };
@@ -77,6 +77,8 @@ describe('presence events', () => {
 
     const online = await waitFor(async () => (await getJson(`${gw!.httpUrl}/api/devices`)).body.devices.find((d: { id: string; online: boolean }) => d.id === 'door-1' && d.online));
     expect(online).toMatchObject({ id: 'door-1', online: true, metrics: [], connectedAt: expect.any(Number), disconnectReason: null });
+    // The dashboard connected with a viewer token is online too, but it is not a device.
+    expect((await getJson(`${gw.httpUrl}/api/devices`)).body.devices.map((d: { id: string }) => d.id)).toEqual(['door-1']);
     await fetch(`${gw.httpUrl}/api/admin/devices/door-1`, { method: 'DELETE' });
     expect(await disconnectEvent(events, 'door-1')).toMatchObject({ disconnectReason: 'AUTH_ERROR', principalIdentifier: 'door-1' });
     const offline = (await getJson(`${gw.httpUrl}/api/devices`)).body.devices.find((d: { id: string }) => d.id === 'door-1');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDevices, resolveTarget, sameTarget, type DeviceInfo } from '../../dashboard/devices.js';
+import { nextTarget, parseDevices, resolveTarget, sameTarget, type DeviceInfo } from '../../dashboard/devices.js';
 
 const device = (id: string, online: boolean, metrics: string[]): DeviceInfo => ({ id, online, lastSeen: 1, metrics });
 
@@ -19,6 +19,25 @@ describe('dashboard device picker', () => {
     expect(resolveTarget([devices[0]!], { deviceId: null, metric: 'temperature' })).toEqual({ deviceId: 'a-off', metric: 'humidity' });
     expect(resolveTarget([], { deviceId: 'b-on', metric: null })).toBeNull();
     expect(resolveTarget(devices, { deviceId: 'c-on', metric: null })).toBeNull();
+  });
+
+  it('passes over online clients that have sent no readings when nothing was asked for', () => {
+    // A client with no readings sorted first (with AUTH=off, another tab's dashboard) used to be chosen: empty panels.
+    const list = [device('a-quiet', true, []), device('b-off', false, ['t']), device('c-on', true, ['t'])];
+    expect(resolveTarget(list, { deviceId: null, metric: null })).toEqual({ deviceId: 'c-on', metric: 't' });
+    expect(resolveTarget([list[0]!, list[1]!], { deviceId: null, metric: null })).toEqual({ deviceId: 'b-off', metric: 't' });
+    expect(resolveTarget([list[0]!], { deviceId: null, metric: null })).toBeNull();
+  });
+
+  it('keeps what it shows across refreshes until that device is gone', () => {
+    const shown = nextTarget(devices, { deviceId: null, metric: null }, null);
+    expect(shown).toEqual({ deviceId: 'b-on', metric: 'humidity' });
+    // a-off comes online: the panels stay on b-on instead of restarting on a-off.
+    const later = [device('a-off', true, ['humidity']), devices[1]!, devices[2]!];
+    expect(nextTarget(later, { deviceId: null, metric: null }, shown)).toEqual(shown);
+    expect(nextTarget([later[0]!], { deviceId: null, metric: null }, shown)).toEqual({ deviceId: 'a-off', metric: 'humidity' });
+    // What was asked for wins over what is shown.
+    expect(nextTarget(later, { deviceId: 'a-off', metric: null }, shown)).toEqual({ deviceId: 'a-off', metric: 'humidity' });
   });
 
   it('parses the device list, sorted, dropping malformed entries', () => {
