@@ -1,6 +1,7 @@
 // A thin uPlot wrapper: one time series per chart, fed columnar data with
 // setData (uPlot demos/stream-data.html), sized to its container.
 import uPlot from 'uplot';
+import { tickLabels } from './format.js';
 import type { SeriesColumns } from './series.js';
 
 export interface ChartOptions {
@@ -32,7 +33,15 @@ export function createChart(container: HTMLElement, opts: ChartOptions): Chart {
       scales: { x: { time: true } },
       series: [{}, { label: opts.label, stroke: opts.stroke, width: 1.5, points: { size: 4 } }],
       // Wider tick spacing than uPlot's default keeps the two-line time labels from overlapping in a half-width panel.
-      axes: [{ space: 80 }, { size: 56 }],
+      // The value axis is as wide as its longest label (about 7 px a character at uPlot's 12 px font):
+      // a fixed 56 px cut the first digit off labels such as 94.2175.
+      axes: [
+        { space: 80 },
+        {
+          values: (_plot, ticks, _axis, _space, step) => tickLabels(ticks, step),
+          size: (_plot, labels) => 18 + 7 * Math.max(4, ...(labels ?? []).map((label) => label.length)),
+        },
+      ],
       cursor: { drag: { x: false, y: false } },
       hooks: { draw: [() => opts.onDraw()] },
     },

@@ -44,3 +44,14 @@ export function formatRatio(value: number | null): string {
   if (value === null || !Number.isFinite(value)) return NO_VALUE;
   return value < 10 ? value.toFixed(1) : String(Math.round(value));
 }
+
+/**
+ * Labels for a chart axis's ticks, with as many decimals as the step between
+ * them needs. uPlot's default stops at three, so a battery level moving by
+ * thousandths had ticks 0.0005 apart labelled 94.217, 94.218, 94.218.
+ */
+export function tickLabels(ticks: readonly number[], step: number): string[] {
+  const [mantissa = '', exponent = '0'] = Number(step.toPrecision(6)).toExponential().split('e');
+  const decimals = Math.min(12, Math.max(0, (mantissa.split('.')[1]?.length ?? 0) - Number(exponent)));
+  return ticks.map((v) => v.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals }));
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatCount, formatMs, formatPercent, formatRate, formatRatio, NO_VALUE } from '../../dashboard/format.js';
+import { formatBytes, formatCount, formatMs, formatPercent, formatRate, formatRatio, NO_VALUE, tickLabels } from '../../dashboard/format.js';
 import { hopDurations, hopMedians, percentile, pushBounded, ratio, realtimeRating, summarizeDelays } from '../../dashboard/stats.js';
 
 describe('dashboard delay statistics', () => {
@@ -89,6 +89,14 @@ describe('dashboard figures', () => {
     expect(formatCount(120, null)).toBe('120');
     expect(formatCount(120, 1)).toBe('120 · 1.0/s');
     expect(formatRate(1234)).toBe('1.2 kB/s');
+  });
+
+  it('labels axis ticks with the decimals their step needs, so neighbours never read the same', () => {
+    expect(tickLabels([94.217, 94.2175, 94.218], 0.0005)).toEqual(['94.2170', '94.2175', '94.2180']);
+    expect(tickLabels([0, 2.5, 5], 2.5)).toEqual(['0.0', '2.5', '5.0']);
+    expect(tickLabels([0.1, 0.2, 0.1 + 0.2], 0.1)).toEqual(['0.1', '0.2', '0.3']);
+    expect(tickLabels([1000, 1500], 500)).toEqual(['1,000', '1,500']);
+    expect(tickLabels([2e-7, 3e-7], 1e-7)).toEqual(['0.0000002', '0.0000003']);
   });
 
   it('formats shares as whole percentages and ratios with one decimal below 10', () => {
