@@ -9,6 +9,8 @@ import { procSample } from './proc.js';
 
 /** The parts of GET /api/gateway the benches read: the counters of /metrics without a scrape that lists every open fd. */
 export interface GatewayFigures {
+  /** When the gateway read its counters, ms since the epoch. */
+  at: number;
   connections: Record<string, number>;
   readings: { accepted: number; stored: number };
   dropped: Record<string, number>;

@@ -32,6 +32,9 @@ export function registerGatewayStats(api: FastifyInstance, opts: GatewayStatsOpt
   api.get('/gateway', async () => {
     const memory = process.memoryUsage();
     return {
+      // When the counters were read (ms since the epoch): a rate computed from the
+      // client's receive times would also count how long the answer took to come.
+      at: Date.now(),
       connections: await byLabel(metrics.mqttConnections, 'transport'),
       readings: {
         accepted: await total(metrics.readingsAccepted),
