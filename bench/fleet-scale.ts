@@ -83,7 +83,7 @@ async function measure() {
   const simStart = procSample(sim.pid!);
   // Rates are taken on the gateway's clock, at the moment it read its counter:
   // by the time its answer arrives here a busy gateway may be 100 ms further on,
-  // which moved 2 % of a 5 s window's readings into the next one.
+  // which could move 2 % of a 5 s window's readings into the next one.
   const started = performance.now();
   let peakGwRss = 0;
   let peakSimRss = 0;
