@@ -101,6 +101,20 @@ describe.skipIf(skip)('realtime lab in headless Chromium', () => {
     }
   }
 
+  /**
+   * A point's delay is recorded in uPlot's draw hook, a frame after the point
+   * joins the chart: waits until every panel has recorded `count` delays and
+   * returns the snapshots, or `drawn` if they do not (the caller's assertions
+   * then say what is missing).
+   */
+  async function allRecorded(count: number, drawn: Record<string, PanelSnapshot>): Promise<Record<string, PanelSnapshot>> {
+    const recorded = await waitFor(async () => {
+      const now = await panels(page!);
+      return PANELS.every((id) => now[id]!.figures.delays.count >= count) ? now : null;
+    }, { timeoutMs: 5_000, what: `every panel to record ${count} delays` }).catch(() => null);
+    return recorded ?? drawn;
+  }
+
   it('opened without ?device=, shows the device that sends readings and stays on it across device-list refreshes', async () => {
     gw = await startTestGateway();
     // Online and listed before the device, but it has sent nothing: no default for the lab.
@@ -115,17 +129,13 @@ describe.skipIf(skip)('realtime lab in headless Chromium', () => {
     // empty target, and every panel restarted, over and over. 7 s of readings span two refreshes.
     const live = seqRange(1, 14);
     await publish(live, 500);
-    await allDrew([0, ...live], 'every panel to draw reading 14');
+    const drawn = await allRecorded(live.length, await allDrew([0, ...live], 'every panel to draw reading 14'));
     expect(await page.evaluate(() => (globalThis as unknown as { __dashboard: DashboardHook }).__dashboard.target)).toEqual({ deviceId: DEVICE, metric: 'temperature' });
-    const drawn = await waitFor(async () => {
-      const now = await panels(page!);
-      return PANELS.every((id) => now[id]!.figures.delays.count >= live.length) ? now : null;
-    }, { timeoutMs: 5_000, what: 'every panel to record its delays' });
     for (const id of PANELS) {
       // One backfill (reading 0, history when the page opened) and every later reading live: no restart.
-      expect(drawn![id]!.figures.counters.backfilled, id).toBe(1);
-      expect(drawn![id]!.figures.delays.count, id).toBe(live.length);
-      expect(drawn![id]!.seqs, id).toEqual([0, ...live]);
+      expect(drawn[id]!.figures.counters.backfilled, id).toBe(1);
+      expect(drawn[id]!.figures.delays.count, id).toBe(live.length);
+      expect(drawn[id]!.seqs, id).toEqual([0, ...live]);
     }
     expect(pageErrors).toEqual([]);
     await quiet.endAsync(true);
@@ -135,13 +145,7 @@ describe.skipIf(skip)('realtime lab in headless Chromium', () => {
     page = await openLab();
     const live = seqRange(1, 20);
     await publish(live, 50);
-    const seen = await allDrew([0, ...live], 'every panel to draw reading 20');
-    // A point's delay is recorded in uPlot's draw hook, a frame after the point joins the chart:
-    // wait for the figures to catch up too (the assertions below say what they must then be).
-    const drawn = await waitFor(async () => {
-      const now = await panels(page!);
-      return PANELS.every((id) => now[id]!.figures.delays.count >= live.length) ? now : null;
-    }, { timeoutMs: 5_000, what: 'every panel to record its delays' }).catch(() => seen) ?? seen;
+    const drawn = await allRecorded(live.length, await allDrew([0, ...live], 'every panel to draw reading 20'));
 
     for (const id of PANELS) {
       const { seqs, figures: f } = drawn[id]!;
@@ -230,12 +234,7 @@ describe.skipIf(skip)('realtime lab in headless Chromium', () => {
     await setVisibility('visible');
     await allDrew(seqRange(0, 15), 'the backfill of 6..15');
     await publish(seqRange(16, 18), 50);
-    const drew = await allDrew(seqRange(0, 18), 'readings up to 18 after the tab came back');
-    // Delays are recorded in the draw hook, a frame after the point joins the chart (see the first test).
-    const back = await waitFor(async () => {
-      const now = await panels(page!);
-      return PANELS.every((id) => now[id]!.figures.delays.count >= 8) ? now : null;
-    }, { timeoutMs: 5_000, what: 'every panel to record the delays of 16..18' }).catch(() => drew) ?? drew;
+    const back = await allRecorded(8, await allDrew(seqRange(0, 18), 'readings up to 18 after the tab came back'));
     for (const id of PANELS) {
       expect(back[id]!.seqs, id).toEqual(seqRange(0, 18));
       // 6..15 were stored while hidden: backfilled, so only 1..5 and 16..18 are measured.
