@@ -1,10 +1,9 @@
 // The measured window of a lean publishing process: the devices of
 // lean-publisher.ts publish at QoS 1, flooding or paced, and are counted as
 // traffic.ts counts MQTT.js publishers.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { LeanConnection } from './lean-publisher.js';
 import { clock, telemetryPayload, type PublishReport, type PublishRole, type Window } from './protocol.js';
-import { pace, SETTLE_MS, sleepUntil, Tally } from './traffic.js';
+import { pace, settle, sleepUntil, Tally } from './traffic.js';
 
 export interface LeanDevice {
   conn: LeanConnection;
@@ -54,8 +53,7 @@ export async function publishLean(devices: readonly LeanDevice[], role: PublishR
   else devices.forEach(topUp);
   await sleepUntil(window.endAt);
   stopped = true;
-  const settleBy = clock() + SETTLE_MS;
-  while (tally.outstanding > 0 && failure === null && clock() < settleBy) await sleep(20);
+  await settle(() => tally.outstanding > 0 && failure === null);
   if (failure) throw failure;
   return tally.report();
 }

@@ -17,7 +17,13 @@ import {
  */
 const FLOOD_BATCH = 50;
 /** After endAt: how long in-flight QoS 1 publishes may take to be acknowledged, or QoS 0 buffers to flush. */
-export const SETTLE_MS = 10_000;
+const SETTLE_MS = 10_000;
+
+/** After endAt: waits while `unsettled()` holds, for SETTLE_MS at most. */
+export async function settle(unsettled: () => boolean): Promise<void> {
+  const settleBy = clock() + SETTLE_MS;
+  while (unsettled() && clock() < settleBy) await sleep(20);
+}
 
 /**
  * Waits until clock() reaches `t`. A timer counts whole milliseconds on a
@@ -119,10 +125,8 @@ export async function publish(devices: Device[], role: PublishRole, window: Wind
   }
   await sleepUntil(window.endAt);
   stopped = true;
-  const settleBy = clock() + SETTLE_MS;
-  const unsettled = () =>
-    role.qos === 1 ? tally.outstanding > 0 : devices.some((d) => d.client.connected && d.client.stream.writableLength > 0);
-  while (unsettled() && clock() < settleBy) await sleep(20);
+  await settle(() =>
+    role.qos === 1 ? tally.outstanding > 0 : devices.some((d) => d.client.connected && d.client.stream.writableLength > 0));
   return tally.report();
 }
 
