@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig, type Env } from '../../broker/config.js';
 import { createGateway, type Gateway } from '../../broker/gateway.js';
 
@@ -43,15 +43,15 @@ export const TEST_DEFAULTS: Env = {
   HTTP_RATE: '1000000',
 };
 
-export async function startTestGateway(env: Env = {}): Promise<TestGateway> {
+/** `logger` replaces the one built from LOG_LEVEL, e.g. to keep the log for a failure report. */
+export async function startTestGateway(env: Env = {}, { logger }: { logger?: Logger } = {}): Promise<TestGateway> {
   const dataDir = env.DATA_DIR ?? makeTempDir();
   const config = loadConfig({
     ...TEST_DEFAULTS,
     ...env,
     DATA_DIR: dataDir,
   });
-  const logger = pino({ level: config.logLevel });
-  const gateway = await createGateway(config, { logger });
+  const gateway = await createGateway(config, { logger: logger ?? pino({ level: config.logLevel }) });
   let closed = false;
   return {
     gateway,
