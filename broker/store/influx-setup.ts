@@ -4,6 +4,7 @@
 import { InfluxDB, escape } from 'influx';
 import type { IBackoffStrategy } from 'influx/lib/src/backoff/backoff.js';
 import { RequestError as InfluxRequestError, ServiceNotAvailableError } from 'influx/lib/src/pool.js';
+import { ResultError } from 'influx/lib/src/results.js';
 import { StoreError } from '../errors.js';
 import { schemas } from './influx-points.js';
 
@@ -48,9 +49,19 @@ export function createClient(c: InfluxConnection): InfluxDB {
   });
 }
 
-/** Whether the same request may succeed later: InfluxDB down or overloaded, database dropped, credentials not yet granted. */
+/**
+ * Whether the same request may succeed later: InfluxDB down or overloaded,
+ * database dropped, credentials not yet granted. A statement that failed as
+ * it ran (answered with 200 and an error in its result, a ResultError here)
+ * counts too: "query engine shutdown" while InfluxDB stops, a limit an
+ * operator set (max-select-series, query-timeout). The write path runs
+ * queries too, and a batch refused for good is dropped, its devices left
+ * without PUBACK: a CI run dropped 89 readings so, to an influxd stopping. A
+ * query InfluxDB cannot parse is a 400 (InfluxRequestError), refused.
+ */
 export function isRetriableInfluxError(err: unknown): boolean {
   if (err instanceof StoreError) return err.retriable;
+  if (err instanceof ResultError) return true;
   if (err instanceof InfluxRequestError) return [401, 403, 404, 408, 429].includes(err.res.statusCode ?? 0);
   if (err instanceof ServiceNotAvailableError) return true;
   // Node's network errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE, ENOTFOUND…) carry a code.

@@ -140,9 +140,9 @@ export class InfluxStore implements TelemetryStore {
     const failed = answer.results.find((r) => r.error);
     if (failed) {
       // The database was dropped under us (or InfluxDB came back empty): set it up again next time.
-      const gone = /database not found/.test(failed.error!);
-      if (gone) this.setup = null;
-      throw new StoreError(`influxdb query failed: ${failed.error}`, gone);
+      if (/database not found/.test(failed.error!)) this.setup = null;
+      // A statement that failed as it ran: retriable (isRetriableInfluxError, ResultError).
+      throw new StoreError(`influxdb query failed: ${failed.error}`, true);
     }
     return answer.results;
   }

@@ -18,6 +18,15 @@ export function collect(client: MqttClient): Message[] {
   return messages;
 }
 
+/** `promise`, or an error naming `what` after `ms`: e.g. an unacknowledged publish fails the test instead of hanging it. */
+export function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: ${what()}`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** Polls `check` until it returns a truthy value or the deadline passes. */
 export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 5_000, intervalMs = 20, what = 'condition' } = {}): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -15,6 +15,8 @@ export interface Influxd {
   httpPort: number;
   dir: string;
   running(): boolean;
+  /** Replaces the config sections added to the defaults (TOML); takes effect at the next start. */
+  configure(extraConfig: string): void;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Runs InfluxQL against `database` (epoch ms) and returns the raw JSON results. */
@@ -58,12 +60,13 @@ async function pinged(url: string): Promise<boolean> {
   }
 }
 
-export async function startInfluxd(): Promise<Influxd> {
+/** `extraConfig`: TOML sections added to the defaults, e.g. a `[coordinator]` query limit. */
+export async function startInfluxd(extraConfig = ''): Promise<Influxd> {
   const dir = makeTempDir('influxd-');
   // Free ports are found by binding and releasing them; another process may take one in between, so retry.
   for (let attempt = 1; ; attempt++) {
     const [httpPort, rpcPort] = await freePorts(2) as [number, number];
-    const instance = new InfluxdProcess(dir, httpPort, rpcPort);
+    const instance = new InfluxdProcess(dir, httpPort, rpcPort, extraConfig);
     try {
       await instance.start();
       return instance;
@@ -83,9 +86,13 @@ class InfluxdProcess implements Influxd {
   private exited: Promise<void> = Promise.resolve();
   private output = '';
 
-  constructor(readonly dir: string, readonly httpPort: number, rpcPort: number) {
+  constructor(readonly dir: string, readonly httpPort: number, private readonly rpcPort: number, extraConfig: string) {
     this.url = `http://127.0.0.1:${httpPort}`;
-    fs.writeFileSync(path.join(dir, 'influxd.conf'), config(dir, httpPort, rpcPort));
+    this.configure(extraConfig);
+  }
+
+  configure(extraConfig: string): void {
+    fs.writeFileSync(path.join(this.dir, 'influxd.conf'), config(this.dir, this.httpPort, this.rpcPort) + extraConfig);
   }
 
   running(): boolean {

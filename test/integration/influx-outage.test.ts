@@ -9,7 +9,7 @@
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { connectClient, getJson, metricValue, reading, waitFor } from '../helpers/clients.js';
+import { connectClient, getJson, metricValue, reading, waitFor, within } from '../helpers/clients.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { influxdAvailable, startInfluxd, type Influxd } from '../helpers/influxd.js';
 
@@ -38,15 +38,6 @@ const logger = pino({ level: 'info' }, {
 
 function report(): void {
   console.log(`influx-outage timeline:\n${timeline.join('\n')}\ngateway log (last ${gatewayLog.length} lines):\n${gatewayLog.join('\n')}`);
-}
-
-/** `promise`, or an error naming `what` after `ms`: an unacknowledged publish must fail the test, not hang it. */
-function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: ${what()}`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** True from the devices' start to their stop: a connection closed meanwhile is a failure to report. */
