@@ -4,8 +4,9 @@
 // way, and readiness says degraded meanwhile.
 //
 // When it fails, it prints a timeline of its steps, the devices that lost
-// their connection, and the gateway's log: one CI run hung here once, and
-// a bare timeout said nothing about where.
+// their connection, and the gateway's log. A CI run once timed out here with
+// nothing to say why; the report found it: a query failing as influxd
+// stopped was taken for a refusal (influx-statement-error.test.ts).
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
