@@ -3,10 +3,9 @@
 // wait in the spool, acknowledged, and reach InfluxDB once the statement
 // succeeds. A CI run once dropped a batch of 89 readings, and disconnected
 // their devices without PUBACK, on "query engine shutdown" from an influxd
-// stopping. Here an
-// operator's limit, `max-select-series = 1`, fails the query of the store's
-// set-up that spans every series (the newest point) after a gateway restart;
-// the write path's queries go through the same code.
+// stopping. Here an operator's limit, `max-select-series = 1`, fails the
+// query of the store's set-up that spans every series (the newest point)
+// after a gateway restart; the write path's queries go through the same code.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, metricValue, publishReading, waitFor, within } from '../helpers/clients.js';
