@@ -66,3 +66,46 @@ export function nextTarget(devices: readonly DeviceInfo[], wanted: Wanted, curre
 export function sameTarget(a: SourceTarget | null, b: SourceTarget | null): boolean {
   return a === b || (a !== null && b !== null && a.deviceId === b.deviceId && a.metric === b.metric);
 }
+
+/** How far a series' values move for their size: range over mean magnitude (over 1 when the mean is 0). */
+function spread(values: readonly number[]): number {
+  if (values.length < 2) return 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (const v of values) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+    sum += v;
+  }
+  const magnitude = Math.abs(sum / values.length);
+  return (max - min) / (magnitude > 0 ? magnitude : 1);
+}
+
+/**
+ * The metric whose recent values move the most for their size: the lab's
+ * default when nothing names one. The list is sorted by name, so a
+ * thermostat's first metric is battery, which drains by thousandths and draws
+ * four flat lines; its temperature swings by degrees. Ties keep list order.
+ */
+export function liveliestMetric(recent: ReadonlyArray<readonly [metric: string, values: readonly number[]]>): string | null {
+  let best: string | null = null;
+  let bestSpread = -1;
+  for (const [metric, values] of recent) {
+    const s = spread(values);
+    if (s > bestSpread) [best, bestSpread] = [metric, s];
+  }
+  return best;
+}
+
+/** The newest `limit` values of each of the device's metrics, oldest first (GET .../series without a cursor). */
+export async function fetchRecentValues(baseUrl: string, device: DeviceInfo, fetchFn: typeof fetch = fetch, limit = 30): Promise<Array<[string, number[]]>> {
+  return Promise.all(device.metrics.map(async (metric): Promise<[string, number[]]> => {
+    const url = `${baseUrl}/api/devices/${encodeURIComponent(device.id)}/series?metric=${encodeURIComponent(metric)}&limit=${limit}`;
+    const res = await fetchFn(url, { headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+    const { points } = (await res.json()) as { points?: unknown };
+    const values = Array.isArray(points) ? points.map((p) => (Array.isArray(p) ? p[1] : null)).filter((v): v is number => typeof v === 'number') : [];
+    return [metric, values];
+  }));
+}

@@ -5,7 +5,7 @@
 import { browserWebSocket, connectEventSource, resourceTimingMeter } from './browser-io.js';
 import { comparisonRows, hopRows } from './comparison.js';
 import { renderComparison, renderHops } from './comparison-view.js';
-import { fetchDevices, nextTarget, sameTarget, type DeviceInfo, type Wanted } from './devices.js';
+import { fetchDevices, fetchRecentValues, liveliestMetric, nextTarget, resolveTarget, sameTarget, type DeviceInfo, type Wanted } from './devices.js';
 import { installHook } from './hook.js';
 import { dashboardClientId, mqttUrlFor } from './live-source.js';
 import { createSource, DEFAULT_SETTINGS, METHODS, type MethodSettings, type SourceIo } from './methods.js';
@@ -113,6 +113,24 @@ function apply(): void {
   updateUrl();
 }
 
+/** Choices made in the pickers so far: a default worked out before the latest one is stale. */
+let choices = 0;
+
+/**
+ * `asked` with a metric when it names none: the liveliest of the device it
+ * would show (devices.ts), or none (its first) when that cannot be read.
+ */
+async function withDefaultMetric(asked: Wanted): Promise<Wanted> {
+  if (asked.metric !== null) return asked;
+  const device = devices.find((d) => d.id === resolveTarget(devices, asked)?.deviceId);
+  if (!device || device.metrics.length < 2) return asked;
+  try {
+    return { ...asked, metric: liveliestMetric(await fetchRecentValues('', device)) };
+  } catch {
+    return asked;
+  }
+}
+
 async function refreshDevices(): Promise<void> {
   try {
     devices = await fetchDevices('');
@@ -120,14 +138,28 @@ async function refreshDevices(): Promise<void> {
   } catch (err) {
     notice.textContent = `Cannot list devices: ${err instanceof Error ? err.message : String(err)}`;
   }
+  if (target === null && wanted.metric === null) {
+    const asked = choices;
+    const picked = await withDefaultMetric(wanted);
+    // Unless a choice in the pickers came meanwhile.
+    if (asked === choices) wanted = picked;
+  }
   apply();
 }
 
 deviceSelect.addEventListener('change', () => {
-  wanted = { deviceId: deviceSelect.value, metric: target?.metric ?? wanted.metric };
-  apply();
+  const mine = ++choices;
+  const device = devices.find((d) => d.id === deviceSelect.value);
+  const shown = target?.metric ?? wanted.metric;
+  // The metric shown stays if the device has it; else the device's liveliest, once known.
+  void withDefaultMetric({ deviceId: deviceSelect.value, metric: shown !== null && device?.metrics.includes(shown) ? shown : null }).then((picked) => {
+    if (mine !== choices) return;
+    wanted = picked;
+    apply();
+  });
 });
 metricSelect.addEventListener('change', () => {
+  choices += 1;
   wanted = { deviceId: target?.deviceId ?? deviceSelect.value, metric: metricSelect.value };
   apply();
 });

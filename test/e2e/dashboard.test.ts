@@ -141,6 +141,26 @@ describe.skipIf(skip)('realtime lab in headless Chromium', () => {
     await quiet.endAsync(true);
   });
 
+  it('opened without ?metric=, shows the metric that moves, not the first by name', async () => {
+    gw = await startTestGateway();
+    device = await connectClient(gw.mqttUrl, { clientId: DEVICE });
+    // A thermostat's battery drains by thousandths and sorts first; its temperature moves.
+    for (let seq = 0; seq < 5; seq++) {
+      await device.publishAsync(telemetryTopic(DEVICE), reading(seq, { battery: 94.218, temperature: 21 + (seq % 2) }), { qos: 1 });
+    }
+    page = await openPage(browser!, pageErrors);
+    await page.goto(`${gw.httpUrl}/?device=${DEVICE}`);
+    for (const id of PANELS) await page.locator(`[data-panel="${id}"][data-status="open"]`).waitFor();
+    expect(await page.evaluate(() => (globalThis as unknown as { __dashboard: DashboardHook }).__dashboard.target)).toEqual({ deviceId: DEVICE, metric: 'temperature' });
+    expect(await page.locator('#metric').inputValue()).toBe('temperature');
+    expect(new URL(page.url()).searchParams.get('metric')).toBe('temperature');
+    // Asked for by name, the flat one is shown.
+    await page.goto(`${gw.httpUrl}/?device=${DEVICE}&metric=battery`);
+    for (const id of PANELS) await page.locator(`[data-panel="${id}"][data-status="open"]`).waitFor();
+    expect(await page.evaluate(() => (globalThis as unknown as { __dashboard: DashboardHook }).__dashboard.target)).toEqual({ deviceId: DEVICE, metric: 'battery' });
+    expect(pageErrors).toEqual([]);
+  });
+
   it('draws one device stream in all four panels, with plausible figures, the comparison and the hop split', async () => {
     page = await openLab();
     const live = seqRange(1, 20);

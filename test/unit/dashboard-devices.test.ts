@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { nextTarget, parseDevices, resolveTarget, sameTarget, type DeviceInfo } from '../../dashboard/devices.js';
+import { liveliestMetric, nextTarget, parseDevices, resolveTarget, sameTarget, type DeviceInfo } from '../../dashboard/devices.js';
+import { airQuality, powerMeter, thermostat, type Profile } from '../../devices/profiles.js';
+import { mulberry32 } from '../../devices/rng.js';
 
 const device = (id: string, online: boolean, metrics: string[]): DeviceInfo => ({ id, online, lastSeen: 1, metrics });
 
@@ -60,5 +62,36 @@ describe('dashboard device picker', () => {
     expect(sameTarget({ deviceId: 'a', metric: 'm' }, { deviceId: 'a', metric: 'n' })).toBe(false);
     expect(sameTarget(null, null)).toBe(true);
     expect(sameTarget(null, { deviceId: 'a', metric: 'm' })).toBe(false);
+  });
+
+  /** 30 readings at 1 s of a simulator profile, as [metric, values] in the store's (sorted) order. */
+  function recent(profile: Profile, seed: number): Array<[string, number[]]> {
+    const rng = mulberry32(seed);
+    const t0 = Date.UTC(2026, 10, 29, 12);
+    let state = profile.init(rng, t0, { intervalMs: 1000 });
+    const values = new Map<string, number[]>();
+    for (let i = 1; i <= 30; i++) {
+      const step = profile.next(state, t0 + i * 1000, rng);
+      state = step.state;
+      for (const [metric, value] of Object.entries(step.reading)) values.set(metric, [...(values.get(metric) ?? []), value]);
+    }
+    return [...values].sort(([a], [b]) => (a < b ? -1 : 1));
+  }
+
+  it('defaults to the metric that moves the most for its size, not the first by name', () => {
+    for (const seed of [1, 2, 3]) {
+      // A thermostat's battery drains by thousandths: four flat lines. Its temperature moves.
+      const thermo = recent(thermostat, seed);
+      expect(thermo[0]![0]).toBe('battery');
+      expect(liveliestMetric(thermo), `thermostat, seed ${seed}`).not.toBe('battery');
+      // A meter's cumulative energy only creeps up; current and power swing.
+      expect(['current', 'power']).toContain(liveliestMetric(recent(powerMeter, seed)));
+      expect(liveliestMetric(recent(airQuality, seed))).not.toBeNull();
+    }
+    expect(liveliestMetric([['a', [5, 5, 5]], ['b', [10, 12, 11]], ['c', [100, 101, 100]]])).toBe('b');
+    // Around zero the range counts as it is; one value or none says nothing, and ties keep list order.
+    expect(liveliestMetric([['a', [1, 1.1]], ['z', [-0.5, 0.5]]])).toBe('z');
+    expect(liveliestMetric([['a', [3]], ['b', []]])).toBe('a');
+    expect(liveliestMetric([])).toBeNull();
   });
 });
