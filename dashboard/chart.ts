@@ -2,7 +2,7 @@
 // setData (uPlot demos/stream-data.html), sized to its container.
 import uPlot from 'uplot';
 import { tickLabels } from './format.js';
-import type { SeriesColumns } from './series.js';
+import { gapsIn, type SeriesColumns } from './series.js';
 
 export interface ChartOptions {
   /** Legend label of the series, e.g. the metric name. */
@@ -31,7 +31,16 @@ export function createChart(container: HTMLElement, opts: ChartOptions): Chart {
       // The sources speak milliseconds; uPlot assumes seconds unless told.
       ms: 1,
       scales: { x: { time: true } },
-      series: [{}, { label: opts.label, stroke: opts.stroke, width: 1.5, points: { size: 4 } }],
+      series: [{}, {
+        label: opts.label, stroke: opts.stroke, width: 1.5, points: { size: 4 },
+        // The line stops where readings stopped (series.ts, gapsIn); uPlot clips these canvas-pixel spans out of it.
+        gaps: (u, _series, idx0, idx1, found) => [
+          ...found,
+          ...gapsIn(u.data[0], idx0, idx1).map((i): [number, number] => [
+            Math.round(u.valToPos(u.data[0][i]!, 'x', true)), Math.round(u.valToPos(u.data[0][i + 1]!, 'x', true)),
+          ]),
+        ].sort((a, b) => a[0] - b[0]),
+      }],
       // Wider tick spacing than uPlot's default keeps the two-line time labels from overlapping in a half-width panel.
       // The value axis is as wide as its longest label (about 7 px a character at uPlot's 12 px font):
       // a fixed 56 px cut the first digit off labels such as 94.2175.

@@ -183,3 +183,27 @@ export class RecentKeys {
     return true;
   }
 }
+
+/** Shortest silence, ms, that breaks a line however dense the points around it. */
+export const MIN_GAP_MS = 10_000;
+
+/**
+ * Indexes `i` in `from..to` after which the line should break: the next point
+ * came more than ten times the median spacing later (and at least MIN_GAP_MS),
+ * e.g. while the gateway or the device was down. Drawn joined, such a silence
+ * looks like a steady slope between two readings that were never taken.
+ * Event sensors, whose spacing varies by nature, break rarely: ten times the
+ * median spacing of exponential gaps is exceeded about once in a thousand.
+ */
+export function gapsIn(xs: ArrayLike<number>, from = 0, to = xs.length - 1): number[] {
+  if (to - from < 2) return [];
+  const spacing: number[] = [];
+  for (let i = from; i < to; i++) spacing.push(xs[i + 1]! - xs[i]!);
+  const sorted = [...spacing].sort((a, b) => a - b);
+  const threshold = Math.max(MIN_GAP_MS, 10 * sorted[Math.floor(sorted.length / 2)]!);
+  const gaps: number[] = [];
+  spacing.forEach((gap, k) => {
+    if (gap > threshold) gaps.push(from + k);
+  });
+  return gaps;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pointKey, RecentKeys, SeriesBuffer, type SeriesPoint } from '../../dashboard/series.js';
+import { gapsIn, MIN_GAP_MS, pointKey, RecentKeys, SeriesBuffer, type SeriesPoint } from '../../dashboard/series.js';
 
 const p = (ts: number, seq: number | null = ts, value = ts / 10): SeriesPoint => ({ ts, value, seq });
 
@@ -134,5 +134,29 @@ describe('dashboard recent keys', () => {
     expect(buffer.newestTs()).toBeNull();
     buffer.push([p(3000), p(1000)]);
     expect(buffer.newestTs()).toBe(3000);
+  });
+});
+
+describe('dashboard chart gaps', () => {
+  const everySecond = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i * 1000);
+
+  it('breaks the line where readings stopped, not where they merely slowed', () => {
+    // 1 reading/s, then the gateway was down for 3 minutes.
+    const xs = [...everySecond(0, 30), ...everySecond(210_000, 30)];
+    expect(gapsIn(xs)).toEqual([29]);
+    // Within the visible range only, and with its indexes.
+    expect(gapsIn(xs, 30, 59)).toEqual([]);
+    expect(gapsIn(xs, 20, 40)).toEqual([29]);
+    // Twice as slow for a while is no gap; nor is anything under MIN_GAP_MS.
+    expect(gapsIn([...everySecond(0, 20), ...Array.from({ length: 10 }, (_, i) => 21_000 + i * 2000)])).toEqual([]);
+    expect(gapsIn([0, 100, 200, 300, 300 + MIN_GAP_MS])).toEqual([]);
+    expect(gapsIn([0, 100, 200, 300, 301 + MIN_GAP_MS])).toEqual([3]);
+  });
+
+  it('leaves series too short to judge, and event sensors at their usual spacing, joined', () => {
+    expect(gapsIn([])).toEqual([]);
+    expect(gapsIn([0, 60_000])).toEqual([]);
+    // A door sensor: events 5-40 s apart.
+    expect(gapsIn([0, 5_000, 45_000, 60_000, 90_000, 100_000, 130_000])).toEqual([]);
   });
 });
