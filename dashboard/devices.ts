@@ -97,15 +97,3 @@ export function liveliestMetric(recent: ReadonlyArray<readonly [metric: string, 
   }
   return best;
 }
-
-/** The newest `limit` values of each of the device's metrics, oldest first (GET .../series without a cursor). */
-export async function fetchRecentValues(baseUrl: string, device: DeviceInfo, fetchFn: typeof fetch = fetch, limit = 30): Promise<Array<[string, number[]]>> {
-  return Promise.all(device.metrics.map(async (metric): Promise<[string, number[]]> => {
-    const url = `${baseUrl}/api/devices/${encodeURIComponent(device.id)}/series?metric=${encodeURIComponent(metric)}&limit=${limit}`;
-    const res = await fetchFn(url, { headers: { accept: 'application/json' } });
-    if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-    const { points } = (await res.json()) as { points?: unknown };
-    const values = Array.isArray(points) ? points.map((p) => (Array.isArray(p) ? p[1] : null)).filter((v): v is number => typeof v === 'number') : [];
-    return [metric, values];
-  }));
-}

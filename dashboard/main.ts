@@ -5,7 +5,8 @@
 import { browserWebSocket, connectEventSource, resourceTimingMeter } from './browser-io.js';
 import { comparisonRows, hopRows } from './comparison.js';
 import { renderComparison, renderHops } from './comparison-view.js';
-import { fetchDevices, fetchRecentValues, liveliestMetric, nextTarget, resolveTarget, sameTarget, type DeviceInfo, type Wanted } from './devices.js';
+import { fetchDevices, liveliestMetric, nextTarget, resolveTarget, sameTarget, type DeviceInfo, type Wanted } from './devices.js';
+import { getSeries } from './http.js';
 import { installHook } from './hook.js';
 import { dashboardClientId, mqttUrlFor } from './live-source.js';
 import { createSource, DEFAULT_SETTINGS, METHODS, type MethodSettings, type SourceIo } from './methods.js';
@@ -13,7 +14,7 @@ import { Panel } from './panel.js';
 import type { PanelLimits } from './panel-model.js';
 import { ShadowPanel } from './shadow-panel.js';
 import { startGatewayStats } from './gateway-stats.js';
-import type { SourceTarget } from './source.js';
+import { emptyCounters, type SourceTarget } from './source.js';
 
 /** Non-blank, non-comment lines of each source module, counted by scripts/build-dashboard.mjs. */
 declare const __CLIENT_LINES__: Record<string, number>;
@@ -118,14 +119,19 @@ let choices = 0;
 
 /**
  * `asked` with a metric when it names none: the liveliest of the device it
- * would show (devices.ts), or none (its first) when that cannot be read.
+ * would show over its newest 30 points (devices.ts), or none (its first)
+ * when they cannot be read. Counted apart from every panel's traffic.
  */
 async function withDefaultMetric(asked: Wanted): Promise<Wanted> {
   if (asked.metric !== null) return asked;
   const device = devices.find((d) => d.id === resolveTarget(devices, asked)?.deviceId);
   if (!device || device.metrics.length < 2) return asked;
   try {
-    return { ...asked, metric: liveliestMetric(await fetchRecentValues('', device)) };
+    const recent = await Promise.all(device.metrics.map(async (metric) => {
+      const page = await getSeries(io.http, { deviceId: device.id, metric }, { limit: 30 }, emptyCounters());
+      return [metric, page.points.map((p) => p.value)] as const;
+    }));
+    return { ...asked, metric: liveliestMetric(recent) };
   } catch {
     return asked;
   }
