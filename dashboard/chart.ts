@@ -33,13 +33,11 @@ export function createChart(container: HTMLElement, opts: ChartOptions): Chart {
       scales: { x: { time: true } },
       series: [{}, {
         label: opts.label, stroke: opts.stroke, width: 1.5, points: { size: 4 },
-        // The line stops where readings stopped (series.ts, gapsIn); uPlot clips these canvas-pixel spans out of it.
-        gaps: (u, _series, idx0, idx1, found) => [
-          ...found,
-          ...gapsIn(u.data[0], idx0, idx1).map((i): [number, number] => [
-            Math.round(u.valToPos(u.data[0][i]!, 'x', true)), Math.round(u.valToPos(u.data[0][i + 1]!, 'x', true)),
-          ]),
-        ].sort((a, b) => a[0] - b[0]),
+        // The line stops where readings stopped (series.ts, gapsIn); uPlot clips these canvas-pixel spans out of
+        // it. Its own gaps come from null values, which the typed columns never hold, so there are none to keep.
+        gaps: (u, _series, idx0, idx1) => gapsIn(u.data[0], idx0, idx1).map((i): [number, number] => [
+          Math.round(u.valToPos(u.data[0][i]!, 'x', true)), Math.round(u.valToPos(u.data[0][i + 1]!, 'x', true)),
+        ]),
       }],
       // Wider tick spacing than uPlot's default keeps the two-line time labels from overlapping in a half-width panel.
       // The value axis is as wide as its longest label (about 7 px a character at uPlot's 12 px font):
