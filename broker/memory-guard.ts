@@ -10,6 +10,7 @@
 // too little allocation to trigger the collection that would return them, so
 // the resident size stays above the line (seen on a 10,000-device fleet with
 // the old 512 MiB default: RSS 594 MiB of which 215 MiB heap in use, stalled).
+import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
 
 export interface MemorySample {
@@ -22,18 +23,31 @@ function processMemory(): MemorySample {
   return { rss, heapUsed };
 }
 
+export interface MemoryGuardOptions {
+  limitBytes: number;
+  metrics: Metrics;
+  /** Told when publishes start and stop being held back: devices stall then, and the metric alone is easy to miss. */
+  logger: Logger;
+  /** Called when pressure ends, to let held-back publishes in. */
+  onRelief?: () => void;
+  measure?: () => MemorySample;
+  intervalMs?: number;
+  now?: () => number;
+}
+
+const MiB = 2 ** 20;
+
 export class MemoryGuard {
   private timer: NodeJS.Timeout | null = null;
   private over = false;
+  private overSince = 0;
+  private readonly measure: () => MemorySample;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly limitBytes: number,
-    private readonly metrics: Metrics,
-    /** Called when pressure ends, to let held-back publishes in. */
-    private readonly onRelief: () => void = () => {},
-    private readonly measure: () => MemorySample = processMemory,
-    private readonly intervalMs = 100,
-  ) {}
+  constructor(private readonly opts: MemoryGuardOptions) {
+    this.measure = opts.measure ?? processMemory;
+    this.now = opts.now ?? Date.now;
+  }
 
   /** True while the process is above 90 % of its limit, at least half of it heap in use. */
   get pressure(): boolean {
@@ -42,7 +56,7 @@ export class MemoryGuard {
 
   start(): void {
     this.sample();
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer = setInterval(() => this.sample(), this.opts.intervalMs ?? 100);
     this.timer.unref();
   }
 
@@ -52,10 +66,19 @@ export class MemoryGuard {
   }
 
   private sample(): void {
+    const { limitBytes, metrics, logger } = this.opts;
     const was = this.over;
     const { rss, heapUsed } = this.measure();
-    this.over = rss > this.limitBytes * 0.9 && heapUsed > this.limitBytes * 0.5;
-    this.metrics.memoryPressure.set(this.over ? 1 : 0);
-    if (was && !this.over) this.onRelief();
+    this.over = rss > limitBytes * 0.9 && heapUsed > limitBytes * 0.5;
+    metrics.memoryPressure.set(this.over ? 1 : 0);
+    if (was === this.over) return;
+    const mib = { rssMiB: Math.round(rss / MiB), heapUsedMiB: Math.round(heapUsed / MiB), limitMiB: Math.round(limitBytes / MiB) };
+    if (this.over) {
+      this.overSince = this.now();
+      logger.warn(mib, 'memory past 90 % of MEMORY_LIMIT_MB: holding publishes back until it falls');
+      return;
+    }
+    logger.info({ ...mib, heldMs: this.now() - this.overSince }, 'memory below 90 % of MEMORY_LIMIT_MB again: admitting publishes');
+    this.opts.onRelief?.();
   }
 }

@@ -65,7 +65,9 @@ export async function createMqttCore({ config, ingest, registry, tokens, metrics
     onWait: (qos) => metrics.mqttAdmissionWaits.inc({ qos: String(qos) }),
     now,
   });
-  const memory = new MemoryGuard(config.memoryLimitBytes, metrics, () => admission.drain());
+  const memory = new MemoryGuard({
+    limitBytes: config.memoryLimitBytes, metrics, logger: logger.child({ component: 'memory' }), onRelief: () => admission.drain(), now,
+  });
   memory.start();
   metrics.sources.admission = () => admission.stats;
   const broker = await createBroker({ ingest, reasons, auth, admission, limits: config, metrics, logger: logger.child({ component: 'mqtt' }), now, backend });

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryGuard, type MemorySample } from '../../broker/memory-guard.js';
 import { createMetrics } from '../../broker/metrics.js';
@@ -6,18 +7,28 @@ const MiB = 2 ** 20;
 let guard: MemoryGuard | undefined;
 afterEach(() => guard?.stop());
 
-/** A guard with a 1,000 MiB limit whose samples are `now.sample`; `tick` takes one. */
+/** A guard with a 1,000 MiB limit whose samples are `now.sample` at `now.ms`; `tick` takes one. */
 function setup() {
-  const now: { sample: MemorySample } = { sample: { rss: 100 * MiB, heapUsed: 50 * MiB } };
+  const now: { sample: MemorySample; ms: number } = { sample: { rss: 100 * MiB, heapUsed: 50 * MiB }, ms: 0 };
   let reliefs = 0;
   const metrics = createMetrics();
-  // A long interval: each start() takes exactly one sample.
-  guard = new MemoryGuard(1000 * MiB, metrics, () => reliefs++, () => now.sample, 3_600_000);
+  const lines: Array<{ level: number; msg: string; rssMiB: number; heapUsedMiB: number; limitMiB: number; heldMs?: number }> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  guard = new MemoryGuard({
+    limitBytes: 1000 * MiB,
+    metrics,
+    logger,
+    onRelief: () => reliefs++,
+    measure: () => now.sample,
+    // A long interval: each start() takes exactly one sample.
+    intervalMs: 3_600_000,
+    now: () => now.ms,
+  });
   const tick = () => {
     guard!.stop();
     guard!.start();
   };
-  return { now, tick, reliefs: () => reliefs, guard, metrics };
+  return { now, tick, reliefs: () => reliefs, guard, metrics, lines };
 }
 
 describe('MemoryGuard', () => {
@@ -33,6 +44,25 @@ describe('MemoryGuard', () => {
     tick();
     expect(guard.pressure).toBe(false);
     expect(reliefs()).toBe(1);
+  });
+
+  it('logs a warning when it starts holding publishes back and a line when it stops, once per change', () => {
+    const { now, tick, lines } = setup();
+    tick();
+    expect(lines).toEqual([]);
+    now.sample = { rss: 950 * MiB, heapUsed: 600 * MiB };
+    tick();
+    now.ms = 2_500;
+    tick();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, rssMiB: 950, heapUsedMiB: 600, limitMiB: 1000 });
+    expect(lines[0]!.msg).toMatch(/holding publishes back/);
+    now.sample = { rss: 880 * MiB, heapUsed: 600 * MiB };
+    tick();
+    tick();
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatchObject({ level: 30, rssMiB: 880, heldMs: 2_500 });
+    expect(lines[1]!.msg).toMatch(/admitting publishes/);
   });
 
   it('is not under pressure when the resident size is high but the heap in use is not: holding publishes back would free nothing', () => {
