@@ -56,26 +56,33 @@ export interface ReporterOptions {
   logEveryMs: number;
 }
 
-/** Fed a snapshot about once a second; derives readings/s from acknowledged deltas. */
+/**
+ * Fed a snapshot about once a second; derives readings/s from acknowledged
+ * deltas: over the last second on a terminal's live line, over the whole
+ * period on a log line, which would otherwise report one second in ten.
+ */
 export class StatusReporter {
   #last: { at: number; acknowledged: number } | null = null;
-  #lastLogAt = 0;
+  #logged = { at: 0, acknowledged: 0 };
   #lineOpen = false;
 
   constructor(private readonly o: ReporterOptions) {}
 
   update(stats: FleetStats): void {
-    const last = this.#last;
-    const dt = last ? stats.elapsedMs - last.at : 0;
-    const rate = last && dt > 0 ? ((stats.acknowledged - last.acknowledged) * 1000) / dt : 0;
-    this.#last = { at: stats.elapsedMs, acknowledged: stats.acknowledged };
-    const line = formatStatus(stats, rate);
+    const since = (mark: { at: number; acknowledged: number }) => {
+      const dt = stats.elapsedMs - mark.at;
+      return dt > 0 ? ((stats.acknowledged - mark.acknowledged) * 1000) / dt : 0;
+    };
+    const now = { at: stats.elapsedMs, acknowledged: stats.acknowledged };
     if (this.o.tty) {
-      this.o.write(`\r\x1b[2K${line}`);
+      const rate = this.#last ? since(this.#last) : 0;
+      this.#last = now;
+      this.o.write(`\r\x1b[2K${formatStatus(stats, rate)}`);
       this.#lineOpen = true;
-    } else if (stats.elapsedMs - this.#lastLogAt >= this.o.logEveryMs) {
-      this.#lastLogAt = stats.elapsedMs;
-      this.o.write(`${new Date().toISOString()} ${line}\n`);
+    } else if (stats.elapsedMs - this.#logged.at >= this.o.logEveryMs) {
+      const rate = since(this.#logged);
+      this.#logged = now;
+      this.o.write(`${new Date().toISOString()} ${formatStatus(stats, rate)}\n`);
     }
   }
 

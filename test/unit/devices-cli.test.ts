@@ -101,4 +101,14 @@ describe('devices status output', () => {
     expect(log.trimEnd().split('\n')).toHaveLength(2);
     expect(log).not.toContain('\r');
   });
+
+  it('reports the rate over the whole period on a log line, not over its last second', () => {
+    let log = '';
+    const plain = new StatusReporter({ write: (t) => void (log += t), tty: false, logEveryMs: 10_000 });
+    // 1,000 acknowledged per second, except a stall in the tenth second and a second of catching up in the twentieth.
+    const acked = [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 9000, 10000, 11000, 12000, 13000, 14000, 15000, 16000, 17000, 18000, 20000];
+    acked.forEach((acknowledged, s) => plain.update(stats({ elapsedMs: s * 1000, acknowledged })));
+    const rates = log.trimEnd().split('\n').map((line) => line.match(/\| (\S+) readings\/s/)![1]);
+    expect(rates).toEqual(['900', '1100']);
+  });
 });
