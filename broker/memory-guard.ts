@@ -37,10 +37,18 @@ export interface MemoryGuardOptions {
 
 const MiB = 2 ** 20;
 
+/**
+ * Pressure can come and go with each collection (heap in use dips below the
+ * line, publishes flow, it rises again), so the log speaks of episodes: one
+ * warning when holding starts, one line once it has not held for this long.
+ */
+const QUIET_MS = 5_000;
+
 export class MemoryGuard {
   private timer: NodeJS.Timeout | null = null;
   private over = false;
-  private overSince = 0;
+  /** The episode being reported: when it started, how many times it held, since when it has not. */
+  private episode: { since: number; holds: number; clearSince: number | null } | null = null;
   private readonly measure: () => MemorySample;
   private readonly now: () => number;
 
@@ -66,19 +74,37 @@ export class MemoryGuard {
   }
 
   private sample(): void {
-    const { limitBytes, metrics, logger } = this.opts;
+    const { limitBytes, metrics } = this.opts;
     const was = this.over;
-    const { rss, heapUsed } = this.measure();
-    this.over = rss > limitBytes * 0.9 && heapUsed > limitBytes * 0.5;
+    const memory = this.measure();
+    this.over = memory.rss > limitBytes * 0.9 && memory.heapUsed > limitBytes * 0.5;
     metrics.memoryPressure.set(this.over ? 1 : 0);
-    if (was === this.over) return;
-    const mib = { rssMiB: Math.round(rss / MiB), heapUsedMiB: Math.round(heapUsed / MiB), limitMiB: Math.round(limitBytes / MiB) };
+    this.report(was, memory);
+    if (was && !this.over) this.opts.onRelief?.();
+  }
+
+  private report(was: boolean, { rss, heapUsed }: MemorySample): void {
+    const { limitBytes, logger } = this.opts;
+    const now = this.now();
+    const mib = () => ({ rssMiB: Math.round(rss / MiB), heapUsedMiB: Math.round(heapUsed / MiB), limitMiB: Math.round(limitBytes / MiB) });
+    const episode = this.episode;
     if (this.over) {
-      this.overSince = this.now();
-      logger.warn(mib, 'memory past 90 % of MEMORY_LIMIT_MB: holding publishes back until it falls');
+      if (!episode) {
+        this.episode = { since: now, holds: 1, clearSince: null };
+        logger.warn(mib(), 'memory past 90 % of MEMORY_LIMIT_MB: holding publishes back until it falls');
+        return;
+      }
+      if (!was) episode.holds++;
+      episode.clearSince = null;
       return;
     }
-    logger.info({ ...mib, heldMs: this.now() - this.overSince }, 'memory below 90 % of MEMORY_LIMIT_MB again: admitting publishes');
-    this.opts.onRelief?.();
+    if (!episode) return;
+    episode.clearSince ??= now;
+    if (now - episode.clearSince < QUIET_MS) return;
+    this.episode = null;
+    logger.info(
+      { ...mib(), heldMs: episode.clearSince - episode.since, holds: episode.holds },
+      'memory has stayed below 90 % of MEMORY_LIMIT_MB for 5 s: publishes are admitted again',
+    );
   }
 }
