@@ -91,7 +91,7 @@ export class MemoryGuard {
     if (this.over) {
       if (!episode) {
         this.episode = { since: now, holds: 1, clearSince: null };
-        logger.warn(mib(), 'memory past 90 % of MEMORY_LIMIT_MB: holding publishes back until it falls');
+        logger.warn(mib(), 'memory past 90 % of MEMORY_LIMIT_MB, half of it heap in use: holding publishes back');
         return;
       }
       if (!was) episode.holds++;
@@ -104,7 +104,7 @@ export class MemoryGuard {
     this.episode = null;
     logger.info(
       { ...mib(), heldMs: episode.clearSince - episode.since, holds: episode.holds },
-      'memory has stayed below 90 % of MEMORY_LIMIT_MB for 5 s: publishes are admitted again',
+      'memory pressure off for 5 s: publishes are admitted again',
     );
   }
 }
