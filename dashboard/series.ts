@@ -3,6 +3,8 @@
 // Format"). Pure: no DOM, no clock; the window is measured from the newest
 // point, so the same input always gives the same columns.
 
+import { percentile } from './stats.js';
+
 /** One reading of one metric, as every source delivers it. */
 export interface SeriesPoint {
   /** Device measurement time, ms since the epoch. */
@@ -199,8 +201,8 @@ export function gapsIn(xs: ArrayLike<number>, from = 0, to = xs.length - 1): num
   if (to - from < 2) return [];
   const spacing: number[] = [];
   for (let i = from; i < to; i++) spacing.push(xs[i + 1]! - xs[i]!);
-  const sorted = [...spacing].sort((a, b) => a - b);
-  const threshold = Math.max(MIN_GAP_MS, 10 * sorted[Math.floor(sorted.length / 2)]!);
+  const median = percentile([...spacing].sort((a, b) => a - b), 50)!;
+  const threshold = Math.max(MIN_GAP_MS, 10 * median);
   const gaps: number[] = [];
   spacing.forEach((gap, k) => {
     if (gap > threshold) gaps.push(from + k);
