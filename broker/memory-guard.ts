@@ -44,6 +44,10 @@ const MiB = 2 ** 20;
  */
 const QUIET_MS = 5_000;
 
+function inMiB({ rss, heapUsed }: MemorySample, limitBytes: number) {
+  return { rssMiB: Math.round(rss / MiB), heapUsedMiB: Math.round(heapUsed / MiB), limitMiB: Math.round(limitBytes / MiB) };
+}
+
 export class MemoryGuard {
   private timer: NodeJS.Timeout | null = null;
   private over = false;
@@ -83,15 +87,14 @@ export class MemoryGuard {
     if (was && !this.over) this.opts.onRelief?.();
   }
 
-  private report(was: boolean, { rss, heapUsed }: MemorySample): void {
+  private report(was: boolean, memory: MemorySample): void {
     const { limitBytes, logger } = this.opts;
     const now = this.now();
-    const mib = () => ({ rssMiB: Math.round(rss / MiB), heapUsedMiB: Math.round(heapUsed / MiB), limitMiB: Math.round(limitBytes / MiB) });
     const episode = this.episode;
     if (this.over) {
       if (!episode) {
         this.episode = { since: now, holds: 1, clearSince: null };
-        logger.warn(mib(), 'memory past 90 % of MEMORY_LIMIT_MB, half of it heap in use: holding publishes back');
+        logger.warn(inMiB(memory, limitBytes), 'memory past 90 % of MEMORY_LIMIT_MB, half of it heap in use: holding publishes back');
         return;
       }
       if (!was) episode.holds++;
@@ -103,8 +106,8 @@ export class MemoryGuard {
     if (now - episode.clearSince < QUIET_MS) return;
     this.episode = null;
     logger.info(
-      { ...mib(), heldMs: episode.clearSince - episode.since, holds: episode.holds },
-      'memory pressure off for 5 s: publishes are admitted again',
+      { ...inMiB(memory, limitBytes), heldMs: episode.clearSince - episode.since, holds: episode.holds },
+      `memory pressure off for ${QUIET_MS / 1000} s: publishes are admitted again`,
     );
   }
 }
