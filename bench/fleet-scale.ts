@@ -3,7 +3,7 @@
 // processes; the achieved rate is the gateway's accepted-readings counter,
 // sampled every second (on the gateway's clock) once every device is
 // connected and a warm-up passed.
-// Usage: npm run build && npx tsx bench/fleet-scale.ts [--count 10000] [--rate 1] [--seconds 60] [--ramp 500]
+// Usage: npm run build && npx tsx bench/fleet-scale.ts [--count 10000] [--rate 1] [--seconds 60] [--ramp 500] [--qos 1]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '60' },
     ramp: { type: 'string', default: '500' },
     warmup: { type: 'string', default: '10' },
+    qos: { type: 'string', default: '1' },
   },
 });
 const count = Number(values.count);
@@ -27,6 +28,8 @@ const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const ramp = Number(values.ramp);
 const warmup = Number(values.warmup);
+const qos = values.qos;
+if (!['0', '1', '2'].includes(qos)) throw new Error(`--qos must be 0, 1 or 2, not ${qos}`);
 const target = count * rate;
 
 // The default connect limit (1000/s) is above the ramp; publish limits are per
@@ -35,7 +38,7 @@ const gw = await startGatewayProcess({ AUTH: 'off' });
 const cli = path.resolve('dist/devices/cli.js');
 if (!fs.existsSync(cli)) throw new Error('dist/devices/cli.js missing: run `npm run build` first');
 const rampSeconds = ramp > 0 ? Math.ceil(count / ramp) : 1;
-const sim = spawn(process.execPath, [cli, '--url', gw.mqttUrl, '--count', String(count), '--rate', String(rate), '--ramp', String(ramp),
+const sim = spawn(process.execPath, [cli, '--url', gw.mqttUrl, '--count', String(count), '--rate', String(rate), '--ramp', String(ramp), '--qos', qos,
   '--duration', String(rampSeconds + 60 + warmup + seconds + 30), '--json', '--log-every', '10'], { stdio: ['ignore', 'pipe', 'inherit'] });
 let simOut = '';
 sim.stdout.on('data', (chunk: Buffer) => (simOut += chunk.toString()));
@@ -110,7 +113,7 @@ const worst5s = Math.min(...windows);
 const pct = (n: number) => `${((n / target) * 100).toFixed(2)} %`;
 const cpu = (a: number, b: number) => `${Math.round(((b - a) / wallMs) * 100)} %`;
 const rows: [string, string | number][] = [
-  ['devices × rate', `${count} × ${rate}/s = ${target} readings/s target`],
+  ['devices × rate', `${count} × ${rate}/s = ${target} readings/s target, QoS ${qos}`],
   ['measured window', `${(wallMs / 1000).toFixed(1)} s after ${rampSeconds} s ramp + ${warmup} s warm-up`],
   ['achieved mean', `${Math.round(mean)} readings/s (${pct(mean)})`],
   ['worst 5 s window', `${Math.round(worst5s)} readings/s (${pct(worst5s)})`],
