@@ -29,7 +29,6 @@ const seconds = Number(values.seconds);
 const ramp = Number(values.ramp);
 const warmup = Number(values.warmup);
 const qos = values.qos;
-if (!['0', '1', '2'].includes(qos)) throw new Error(`--qos must be 0, 1 or 2, not ${qos}`);
 const target = count * rate;
 
 // The default connect limit (1000/s) is above the ramp; publish limits are per
@@ -68,6 +67,8 @@ async function measure() {
     const { connections, memory } = await gw.stats();
     const connected = sum(Object.values(connections));
     if (connected >= count) break;
+    // A flag the simulator refuses (exit code 2, its reason on stderr) must not wait for the deadline.
+    if (sim.exitCode !== null) throw new Error(`the simulator exited with code ${sim.exitCode} during the ramp`);
     if (Date.now() > connectDeadline) throw new Error(`only ${connected} of ${count} devices connected`);
     if (tick % 10 === 0) {
       const now = { at: performance.now(), gw: procSample(gw.pid).cpuMs, sim: procSample(sim.pid!).cpuMs };
