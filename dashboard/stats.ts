@@ -17,7 +17,7 @@ const EMPTY_DELAYS: DelaySummary = Object.freeze({ count: 0, p50: null, p95: nul
  * Nearest-rank percentile of ascending `sorted` (p in (0, 100]): always a value
  * that was measured, never an interpolation between two deliveries.
  */
-export function percentile(sorted: readonly number[], p: number): number | null {
+export function percentile(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null;
   if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
   const rank = Math.ceil((p / 100) * sorted.length);
