@@ -58,31 +58,28 @@ export interface ReporterOptions {
 
 /**
  * Fed a snapshot about once a second; derives readings/s from acknowledged
- * deltas: over the last second on a terminal's live line, over the whole
- * period on a log line, which would otherwise report one second in ten.
+ * deltas since the last line it wrote: the last second on a terminal's live
+ * line, the whole period on a log line, which would otherwise report one
+ * second in ten.
  */
 export class StatusReporter {
-  #last: { at: number; acknowledged: number } | null = null;
-  #logged = { at: 0, acknowledged: 0 };
+  /** When the last line was written, and what was acknowledged by then. */
+  #mark = { at: 0, acknowledged: 0 };
   #lineOpen = false;
 
   constructor(private readonly o: ReporterOptions) {}
 
   update(stats: FleetStats): void {
-    const since = (mark: { at: number; acknowledged: number }) => {
-      const dt = stats.elapsedMs - mark.at;
-      return dt > 0 ? ((stats.acknowledged - mark.acknowledged) * 1000) / dt : 0;
-    };
-    const now = { at: stats.elapsedMs, acknowledged: stats.acknowledged };
+    if (!this.o.tty && stats.elapsedMs - this.#mark.at < this.o.logEveryMs) return;
+    const dt = stats.elapsedMs - this.#mark.at;
+    const rate = dt > 0 ? ((stats.acknowledged - this.#mark.acknowledged) * 1000) / dt : 0;
+    this.#mark = { at: stats.elapsedMs, acknowledged: stats.acknowledged };
+    const line = formatStatus(stats, rate);
     if (this.o.tty) {
-      const rate = this.#last ? since(this.#last) : 0;
-      this.#last = now;
-      this.o.write(`\r\x1b[2K${formatStatus(stats, rate)}`);
+      this.o.write(`\r\x1b[2K${line}`);
       this.#lineOpen = true;
-    } else if (stats.elapsedMs - this.#logged.at >= this.o.logEveryMs) {
-      const rate = since(this.#logged);
-      this.#logged = now;
-      this.o.write(`${new Date().toISOString()} ${formatStatus(stats, rate)}\n`);
+    } else {
+      this.o.write(`${new Date().toISOString()} ${line}\n`);
     }
   }
 

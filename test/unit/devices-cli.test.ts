@@ -92,6 +92,8 @@ describe('devices status output', () => {
     live.update(stats({ elapsedMs: 2000, acknowledged: 30 }));
     live.finish();
     expect(tty.split('\r\x1b[2K')).toHaveLength(3);
+    // The first line measures from the start of the fleet, not nothing.
+    expect(tty.split('\r\x1b[2K')[1]).toContain('| 10 readings/s');
     expect(tty).toContain('20 readings/s');
     expect(tty.endsWith('\n')).toBe(true);
 
